@@ -1,0 +1,432 @@
+/*
+ * adain_dcs.h — libadain_dcs: depth-preserving real-time arbitrary style transfer (AdaIN-DCS).
+ *
+ * One pass through an encoder E and a decoder G renders a content image in the style of any
+ * style image (AdaIN).  A depth map of the content sets the style strength per pixel: near things
+ * keep their detail, far things take the style.  The numbers follow METHOD.md exactly:
+ *
+ *     fc = E(c)                                  content features, C x h x w  (h = H/8, w = W/8)
+ *     t  = sum_k w_k * AdaIN(fc, E(s_k))         one or more styles
+ *     S  = alpha * M * R(D)                      strength, h x w, in [0,1]
+ *     f  = S * t + (1 - S) * fc
+ *     out = G(f)                                 3 x H x W
+ *
+ * Conventions
+ * -----------
+ * - Every call that can fail returns an adn_status; ADN_OK is 0.  On failure a one-line message
+ *   is stored for the calling thread and adn_last_error() returns it.  Nothing ever aborts, exits
+ *   or throws across this interface.
+ * - Float images are planar C x H x W float32: channel c, row y, column x is at
+ *   data[((size_t)c * height + y) * width + x].  Colour images are RGB in [0,1].
+ * - "Create/free" pairs: every *_free() accepts NULL.  Handles are opaque.
+ * - Struct parameters come from *_default_params() by value; change the fields you need.
+ *   Pointer fields that are NULL mean "not given".
+ * - Sizes are int32_t; any H x W >= 1 x 1 is accepted up to the pixel limits documented below.
+ * - Thread safety is stated for each function.  In short: the pure math and image functions are
+ *   reentrant; a model may be used by several threads for adn_stylize / adn_style_create at once,
+ *   but must not be freed or have its depth range changed while another thread uses it.
+ */
+#ifndef ADAIN_DCS_H
+#define ADAIN_DCS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------
+ * Visibility and version
+ * ------------------------------------------------------------------------------------------- */
+
+#if defined(_WIN32) && !defined(ADN_STATIC)
+#  ifdef ADN_BUILDING_LIBRARY
+#    define ADN_API __declspec(dllexport)
+#  else
+#    define ADN_API __declspec(dllimport)
+#  endif
+#elif defined(__GNUC__) && __GNUC__ >= 4
+#  define ADN_API __attribute__((visibility("default")))
+#else
+#  define ADN_API
+#endif
+
+#define ADN_VERSION_MAJOR 0
+#define ADN_VERSION_MINOR 1
+#define ADN_VERSION_PATCH 0
+#define ADN_VERSION_STRING "0.1.0"
+/** Single comparable number: major * 10000 + minor * 100 + patch. */
+#define ADN_VERSION_NUMBER (ADN_VERSION_MAJOR * 10000 + ADN_VERSION_MINOR * 100 + ADN_VERSION_PATCH)
+
+/** Version of the library actually loaded, e.g. "0.1.0".  Thread-safe. */
+ADN_API const char *adn_version(void);
+/** ADN_VERSION_NUMBER of the library actually loaded.  Thread-safe. */
+ADN_API int adn_version_number(void);
+/** Whether optional parts were compiled in: "torch", "cuda", "png", "jpeg".  Returns 1 or 0.
+ *  "cuda" means the linked libtorch was built with CUDA (a GPU may still be absent).  Thread-safe. */
+ADN_API int adn_has_feature(const char *name);
+
+/* ---------------------------------------------------------------------------------------------
+ * Status codes and errors
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum adn_status {
+    ADN_OK = 0,
+    ADN_ERR_INVALID_ARGUMENT = 1, /**< NULL pointer, bad size, value out of range, size mismatch */
+    ADN_ERR_OUT_OF_MEMORY = 2,    /**< an allocation failed (host or device) */
+    ADN_ERR_IO = 3,               /**< a file could not be opened, read, written or renamed */
+    ADN_ERR_FORMAT = 4,           /**< corrupt, truncated or unsupported file contents */
+    ADN_ERR_TOO_LARGE = 5,        /**< image above the pixel limit (decompression bomb guard) */
+    ADN_ERR_NON_FINITE = 6,       /**< NaN or infinity in an input buffer */
+    ADN_ERR_MODEL = 7,            /**< model bundle missing, malformed or inconsistent */
+    ADN_ERR_DEVICE = 8,           /**< requested device (CUDA) not available */
+    ADN_ERR_UNSUPPORTED = 9,      /**< feature not compiled in (torch, PNG, JPEG) */
+    ADN_ERR_INTERNAL = 10         /**< unexpected failure inside a backend (message says what) */
+} adn_status;
+
+/** Static English name of a status, e.g. "invalid argument".  Unknown codes give "unknown status".
+ *  Thread-safe. */
+ADN_API const char *adn_status_str(adn_status status);
+
+/** Message of the last failed call on this thread ("" if none).  The pointer stays valid until the
+ *  next failing call on the same thread.  Thread-local, so thread-safe. */
+ADN_API const char *adn_last_error(void);
+
+/** Clears this thread's last error message.  Thread-local, so thread-safe. */
+ADN_API void adn_clear_error(void);
+
+/* ---------------------------------------------------------------------------------------------
+ * Logging
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum adn_log_level {
+    ADN_LOG_DEBUG = 0,
+    ADN_LOG_INFO = 1,
+    ADN_LOG_WARN = 2,
+    ADN_LOG_ERROR = 3
+} adn_log_level;
+
+typedef void (*adn_log_callback)(adn_log_level level, const char *message, void *user_data);
+
+/** Installs a process-wide log callback (NULL restores the default, which is silence).  Messages
+ *  below min_level are dropped.  The callback may be called from any thread that calls into the
+ *  library.  Not thread-safe with respect to itself: set it once at start-up. */
+ADN_API void adn_set_log_callback(adn_log_callback callback, void *user_data, adn_log_level min_level);
+
+/* ---------------------------------------------------------------------------------------------
+ * Images
+ * ------------------------------------------------------------------------------------------- */
+
+/** Planar float image, C x H x W.  data may be owned by the caller or by the library (see
+ *  adn_image_alloc).  A zero-initialised adn_image ({0}) is "empty". */
+typedef struct adn_image {
+    float *data;
+    int32_t width;
+    int32_t height;
+    int32_t channels;
+} adn_image;
+
+/** Interleaved 8-bit image (e.g. RGB, RGBA, grey), rows `stride` bytes apart (0 = width*channels). */
+typedef struct adn_image_u8 {
+    uint8_t *data;
+    int32_t width;
+    int32_t height;
+    int32_t channels; /**< 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
+    size_t stride;
+} adn_image_u8;
+
+/** Allocates img->data for channels x height x width floats (zero-filled) and sets the sizes.
+ *  Any data already in img is NOT freed.  Fails with ADN_ERR_INVALID_ARGUMENT for sizes < 1 and
+ *  ADN_ERR_TOO_LARGE above 2^31 elements per channel.  Thread-safe. */
+ADN_API adn_status adn_image_alloc(adn_image *img, int32_t channels, int32_t width, int32_t height);
+
+/** Frees data allocated by this library (adn_image_alloc, adn_image_read, adn_stylize, ...) and
+ *  zeroes the struct.  NULL and empty images are fine.  Thread-safe. */
+ADN_API void adn_image_free(adn_image *img);
+
+/** Converts an interleaved 8-bit image to planar float in [0,1].
+ *  1 or 2 channels (grey[+alpha]) give grey replicated to RGB; 3 or 4 give RGB.  If alpha is not
+ *  NULL it receives the alpha channel (1 x H x W) or is left empty when the source has none.
+ *  rgb / alpha are allocated by the library (free with adn_image_free).  Thread-safe. */
+ADN_API adn_status adn_image_from_u8(const adn_image_u8 *src, adn_image *rgb, adn_image *alpha);
+
+/** Converts planar float (1 or 3 channels, values clamped to [0,1], rounded to nearest) to an
+ *  interleaved 8-bit image, appending alpha when given (same size, 1 channel).  dst->data is
+ *  allocated with malloc (release with adn_u8_free).  Thread-safe. */
+ADN_API adn_status adn_image_to_u8(const adn_image *rgb, const adn_image *alpha, adn_image_u8 *dst);
+
+/** Frees dst->data allocated by adn_image_to_u8 and zeroes the struct; NULL is fine. */
+ADN_API void adn_u8_free(adn_image_u8 *img);
+
+/* ---------------------------------------------------------------------------------------------
+ * Image files (libpng, libjpeg-turbo)
+ * ------------------------------------------------------------------------------------------- */
+
+typedef enum adn_file_format {
+    ADN_FORMAT_UNKNOWN = 0,
+    ADN_FORMAT_PNG = 1,
+    ADN_FORMAT_JPEG = 2
+} adn_file_format;
+
+typedef enum adn_pixel_mode {
+    ADN_PIXELS_RGB = 0,  /**< 3 channels; grey files are replicated */
+    ADN_PIXELS_GRAY = 1  /**< 1 channel; colour files become luma 0.299 R + 0.587 G + 0.114 B */
+} adn_pixel_mode;
+
+typedef struct adn_read_params {
+    uint64_t max_pixels;   /**< refuse images with width*height above this (default 2^28) */
+    adn_pixel_mode mode;   /**< default ADN_PIXELS_RGB */
+    int32_t raw_values;    /**< 1: keep stored integer values (0..255 or 0..65535) instead of
+                                scaling to [0,1]; for depth maps.  Default 0. */
+} adn_read_params;
+
+typedef struct adn_image_info {
+    adn_file_format format;
+    int32_t width;
+    int32_t height;
+    int32_t bit_depth;        /**< 8 or 16 */
+    int32_t file_channels;    /**< channels stored in the file (1..4; CMYK JPEG reports 4) */
+    int32_t has_alpha;
+} adn_image_info;
+
+typedef struct adn_write_params {
+    int32_t jpeg_quality;  /**< 1..100, default 95 */
+    int32_t png_bit_depth; /**< 8 or 16, default 8 */
+} adn_write_params;
+
+ADN_API adn_read_params adn_read_default_params(void);
+ADN_API adn_write_params adn_write_default_params(void);
+
+/** Reads a PNG (8/16-bit grey, grey+alpha, RGB, RGBA, palette) or JPEG (grey, RGB, CMYK) file,
+ *  recognised by its signature, not its name.  pixels receives the image (allocated by the
+ *  library); alpha (may be NULL) receives the alpha channel or is left empty; info (may be NULL)
+ *  is filled in.  params may be NULL for the defaults.
+ *  Errors: ADN_ERR_IO (cannot open), ADN_ERR_FORMAT (corrupt, truncated, unknown),
+ *  ADN_ERR_TOO_LARGE (pixel limit), ADN_ERR_UNSUPPORTED (codec not compiled in).  On failure
+ *  pixels and alpha are left empty.  Thread-safe. */
+ADN_API adn_status adn_image_read(const char *path, const adn_read_params *params,
+                                  adn_image *pixels, adn_image *alpha, adn_image_info *info);
+
+/** Writes 1- or 3-channel float pixels (clamped to [0,1]) with optional alpha to a PNG or JPEG
+ *  chosen by the extension (.png, .jpg, .jpeg; case-insensitive).  JPEG drops alpha.  The file is
+ *  written to a temporary name in the same folder and renamed, so a failure never leaves a partial
+ *  output.  params may be NULL.  Thread-safe (distinct paths). */
+ADN_API adn_status adn_image_write(const char *path, const adn_image *pixels, const adn_image *alpha,
+                                   const adn_write_params *params);
+
+/* ---------------------------------------------------------------------------------------------
+ * Pure math (no model needed).  All functions work on caller-owned buffers, allocate nothing in
+ * their loops, are reentrant, and fail with ADN_ERR_INVALID_ARGUMENT on NULL buffers or sizes < 1
+ * and ADN_ERR_NON_FINITE where an input that must be finite is not.  Outputs may alias inputs
+ * only where stated.  "Feature maps" are C x N floats (N = h*w pixels, channel-major).
+ * ------------------------------------------------------------------------------------------- */
+
+/** ε added to the variance in AdaIN statistics (METHOD.md §2). */
+#define ADN_ADAIN_EPS 1e-5f
+
+/** Per-channel mean and standard deviation of a C x N feature map:
+ *  mean_c = sum_i x_ci / N,  std_c = sqrt(sum_i (x_ci - mean_c)^2 / (N - 1) + eps)  (variance 0 for
+ *  N = 1).  Accumulates in double.  mean and std receive C values each. */
+ADN_API adn_status adn_channel_stats(const float *x, int32_t channels, int64_t n, float eps,
+                                     float *mean, float *std);
+
+/** Like adn_channel_stats but over the pixels i where weight[i] > 0.5 only (region statistics,
+ *  METHOD.md §2).  A region with no pixel gives mean 0, std sqrt(eps); one pixel gives variance 0. */
+ADN_API adn_status adn_channel_stats_masked(const float *x, int32_t channels, int64_t n,
+                                            const float *weight, float eps, float *mean, float *std);
+
+/** AdaIN from cached statistics:
+ *  out_ci = style_std_c * (x_ci - content_mean_c) / content_std_c + style_mean_c.
+ *  Content statistics are computed here (eps as above).  out may alias x. */
+ADN_API adn_status adn_adain(const float *x, int32_t channels, int64_t n, const float *style_mean,
+                             const float *style_std, float eps, float *out);
+
+/** Style interpolation: out = sum_k w_k * AdaIN(x, style_k), with w normalised to sum 1.
+ *  Weights must be finite and >= 0 with a positive sum.  style_mean / style_std are K x C
+ *  (style k's C values at [k*C]).  out must not alias x. */
+ADN_API adn_status adn_adain_interpolate(const float *x, int32_t channels, int64_t n, int32_t n_styles,
+                                         const float *weights, const float *style_mean,
+                                         const float *style_std, float eps, float *out);
+
+/** Region multi-style: out = sum_k m_k * AdaIN_k(x, style_k), where the content statistics of
+ *  region k are taken over pixels with m_k > 0.5.  masks is K x N.  out must not alias x. */
+ADN_API adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n, int32_t n_styles,
+                                     const float *masks, const float *style_mean,
+                                     const float *style_std, float eps, float *out);
+
+typedef struct adn_depth_norm_params {
+    int32_t is_disparity;    /**< 1: larger = nearer (MiDaS, stereo disparity); D = 1 - D */
+    int32_t has_invalid;     /**< 1: pixels equal to invalid_value are left out */
+    float invalid_value;     /**< e.g. 0 for Middlebury and Kinect files */
+} adn_depth_norm_params;
+
+/** Depth normalization (METHOD.md §3): D = (d - min) / (max - min) over valid pixels (constant
+ *  map -> 0), then D = 1 - D for disparity.  D = 0 is nearest.  Invalid pixels get D = 1 and
+ *  valid[i] = 0 (valid may be NULL when has_invalid is 0; otherwise it receives 1/0 per pixel).
+ *  A map with no valid pixel gives D = 1 everywhere.  Non-finite valid values are
+ *  ADN_ERR_NON_FINITE.  out may alias depth.  params NULL = depth, no invalid value. */
+ADN_API adn_status adn_depth_normalize(const float *depth, int64_t n, const adn_depth_norm_params *params,
+                                       float *out, uint8_t *valid);
+
+/** Range map R(D) = lo + (hi - lo) * D (lo > hi reverses).  lo, hi in [0,1].  out may alias d. */
+ADN_API adn_status adn_depth_range_map(const float *d, int64_t n, float lo, float hi, float *out);
+
+/** Bilinear resize of C x H x W to C x H2 x W2 with half-pixel centres, identical to PyTorch
+ *  F.interpolate(mode='bilinear', align_corners=False) (no antialiasing). */
+ADN_API adn_status adn_resize_bilinear(const float *src, int32_t channels, int32_t height, int32_t width,
+                                       float *dst, int32_t out_height, int32_t out_width);
+
+/** Smallest multiple of `multiple` that is >= size (size, multiple >= 1). */
+ADN_API int32_t adn_round_up(int32_t size, int32_t multiple);
+
+/** Reflection padding at the bottom and right: C x H x W -> C x H2 x W2 (H2 >= H, W2 >= W).
+ *  Source index for a padded index i >= n mirrors without repeating the edge, periodically with
+ *  period 2(n-1) (so pads larger than the image keep reflecting); n = 1 repeats the one pixel.
+ *  For pads < n this equals PyTorch F.pad(mode='reflect').  Used to reach multiples of 8. */
+ADN_API adn_status adn_pad_reflect(const float *src, int32_t channels, int32_t height, int32_t width,
+                                   float *dst, int32_t out_height, int32_t out_width);
+
+/** Crops the top-left C x H2 x W2 of C x H x W (the inverse of adn_pad_reflect). */
+ADN_API adn_status adn_crop(const float *src, int32_t channels, int32_t height, int32_t width,
+                            float *dst, int32_t out_height, int32_t out_width);
+
+/** Block average: C x H x W -> C x (H/block) x (W/block) (H, W multiples of block), i.e.
+ *  F.avg_pool2d(x, block).  With valid (H x W, 1 = use) only valid pixels are averaged and a block
+ *  without any gets empty_value; valid NULL averages all pixels. */
+ADN_API adn_status adn_block_average(const float *src, const uint8_t *valid, int32_t channels,
+                                     int32_t height, int32_t width, int32_t block, float empty_value,
+                                     float *dst);
+
+/** Strength map S = alpha * M * R, n values.  mask and range may each be NULL (taken as 1).
+ *  alpha in [0,1]; values are clamped to [0,1].  S may alias mask or range. */
+ADN_API adn_status adn_strength_map(float alpha, const float *mask, const float *range, int64_t n,
+                                    float *strength);
+
+/** Blend f = S * t + (1 - S) * fc for a C x N map with S of N values broadcast over channels.
+ *  out may alias t or fc. */
+ADN_API adn_status adn_blend(const float *stylized, const float *content, const float *strength,
+                             int32_t channels, int64_t n, float *out);
+
+/** CORAL colour transfer (METHOD.md §6): returns the 3 x n_style style pixels re-coloured to match
+ *  the content's colour statistics (content 3 x n_content).  Per channel standardise (unbiased std),
+ *  Sigma = X X^T + I, x' = Sigma_c^{1/2} Sigma_s^{-1/2} x_s, then content std and mean.  Works in
+ *  double with symmetric 3x3 square roots (Jacobi).  out may alias style.  n >= 2. */
+ADN_API adn_status adn_coral(const float *style, int64_t n_style, const float *content,
+                             int64_t n_content, float *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Models (needs the torch backend; without it these return ADN_ERR_UNSUPPORTED)
+ * ------------------------------------------------------------------------------------------- */
+
+/** A loaded bundle: encoder.pt, decoder.pt and optionally depth.pt (docs/MODELS.md). */
+typedef struct adn_model adn_model;
+/** A style encoded once for a model: its feature statistics (and a copy of the style image, for
+ *  colour preservation).  Bound to the model it was made with and must not outlive it. */
+typedef struct adn_style adn_style;
+
+typedef enum adn_device {
+    ADN_DEVICE_AUTO = 0, /**< CUDA if libtorch has it and a GPU is present, else CPU */
+    ADN_DEVICE_CPU = 1,
+    ADN_DEVICE_CUDA = 2  /**< fails with ADN_ERR_DEVICE if there is no usable GPU */
+} adn_device;
+
+typedef struct adn_model_params {
+    adn_device device;          /**< default ADN_DEVICE_AUTO */
+    int32_t cuda_device_index;  /**< default 0 */
+    int32_t n_threads;          /**< CPU threads for torch; 0 = number of cores (default) */
+    int32_t load_depth;         /**< 1: load depth.pt if present (default 1) */
+    int32_t optimize;           /**< 1: freeze + optimize_for_inference after loading (default 1) */
+} adn_model_params;
+
+typedef enum adn_depth_kind {
+    ADN_DEPTH_KIND_NONE = 0,      /**< no depth module */
+    ADN_DEPTH_KIND_DEPTH = 1,     /**< larger = farther */
+    ADN_DEPTH_KIND_DISPARITY = 2  /**< larger = nearer (MiDaS) */
+} adn_depth_kind;
+
+typedef struct adn_model_info {
+    int32_t feature_channels;   /**< encoder output channels (512 for VGG, 192 for the analytic pair) */
+    int32_t downsample;         /**< encoder downsampling factor (8) */
+    adn_depth_kind depth_kind;
+    adn_device device;          /**< device actually used (CPU or CUDA) */
+    float depth_lo, depth_hi;   /**< current depth range */
+} adn_model_info;
+
+ADN_API adn_model_params adn_model_default_params(void);
+
+/** Loads and validates a bundle directory (probe forward of every module).  params may be NULL.
+ *  Errors: ADN_ERR_MODEL (missing file, not TorchScript, wrong shapes or channel mismatch; the
+ *  message names the file), ADN_ERR_DEVICE, ADN_ERR_UNSUPPORTED (no torch backend).
+ *  *out is NULL on failure.  Thread-safe. */
+ADN_API adn_status adn_model_load(const char *bundle_dir, const adn_model_params *params, adn_model **out);
+
+/** Frees a model (NULL is fine).  All its styles must be freed first.  Not thread-safe with any
+ *  other use of the same model. */
+ADN_API void adn_model_free(adn_model *model);
+
+/** Fills *info.  Thread-safe. */
+ADN_API adn_status adn_model_get_info(const adn_model *model, adn_model_info *info);
+
+/** Sets the depth range R(D) = lo + (hi - lo) D used by later adn_stylize calls (default 0, 1).
+ *  lo, hi in [0,1]; lo > hi reverses the effect.  Not thread-safe with a concurrent adn_stylize on
+ *  the same model. */
+ADN_API adn_status adn_set_depth_range(adn_model *model, float lo, float hi);
+
+/** Encodes a style image (3 x H x W RGB, any size >= 1x1, reflection-padded to multiples of 8)
+ *  once and keeps its statistics.  Thread-safe (the model is only read). */
+ADN_API adn_status adn_style_create(adn_model *model, const adn_image *style, adn_style **out);
+
+/** Frees a style (NULL is fine).  Not thread-safe with a concurrent adn_stylize using it. */
+ADN_API void adn_style_free(adn_style *style);
+
+/** Copies the style's C per-channel feature means and stds into mean / std (either may be NULL);
+ *  *channels receives C.  Thread-safe. */
+ADN_API adn_status adn_style_get_stats(const adn_style *style, float *mean, float *std, int32_t *channels);
+
+typedef enum adn_depth_source {
+    ADN_DEPTH_AUTO = 0,    /**< the network if the model has depth.pt, otherwise none */
+    ADN_DEPTH_NETWORK = 1, /**< the model's depth module (error if it has none) */
+    ADN_DEPTH_CALLER = 2,  /**< params.depth, supplied by the caller */
+    ADN_DEPTH_NONE = 3     /**< R(D) = 1: plain AdaIN with trade-off alpha */
+} adn_depth_source;
+
+typedef struct adn_stylize_params {
+    float alpha;                   /**< global strength in [0,1], default 1 */
+    const adn_image *mask;         /**< optional 1 x H x W user mask M in [0,1] at content size */
+    const float *style_weights;    /**< optional, n_styles interpolation weights (>= 0, normalised);
+                                        NULL = equal weights */
+    const adn_image *region_masks; /**< optional K x H x W masks (K = n_styles) at content size,
+                                        summing to 1 per pixel: region multi-style.  They take
+                                        the mask's path to feature resolution (pad, 8x8 average);
+                                        region k's content statistics use the pixels where
+                                        m_k > 0.5 and t = sum_k m_k AdaIN_k.  Excludes
+                                        style_weights. */
+    adn_depth_source depth_source; /**< default ADN_DEPTH_AUTO */
+    const adn_image *depth;        /**< 1 x h x w caller depth (any size; resized bilinearly) */
+    int32_t depth_is_disparity;    /**< for the caller map: 1 = larger is nearer */
+    int32_t depth_has_invalid;     /**< for the caller map: honour depth_invalid_value */
+    float depth_invalid_value;     /**< e.g. 0 (Middlebury, Kinect) */
+    int32_t preserve_color;        /**< 1: CORAL-match each style's colours to the content first
+                                        (re-encodes the style on every call) */
+    adn_image *out_depth;          /**< optional: receives D (1 x H x W, normalised, 0 = near) */
+    adn_image *out_strength;       /**< optional: receives S (1 x h x w at feature resolution) */
+} adn_stylize_params;
+
+ADN_API adn_stylize_params adn_stylize_default_params(void);
+
+/** Renders content (3 x H x W RGB in [0,1], any size) in the style of styles[0..n_styles-1]
+ *  (all made with this model) and writes a 3 x H x W result to *out.  If out->data is NULL the
+ *  library allocates it (free with adn_image_free); otherwise it must already be 3 x H x W.
+ *  out_depth / out_strength follow the same rule.  params may be NULL for the defaults.
+ *  The output is not clamped (clamping happens when writing 8-bit).
+ *  Thread-safe: several threads may stylize with one model at once (libtorch's own thread pool is
+ *  shared; for throughput prefer one call at a time with n_threads cores). */
+ADN_API adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_style *const *styles,
+                               int32_t n_styles, const adn_stylize_params *params, adn_image *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ADAIN_DCS_H */

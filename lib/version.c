@@ -1,0 +1,22 @@
+/* Runtime version and compiled-in features. */
+#include "internal.h"
+#include "backend.h"
+
+#include <string.h>
+
+const char *adn_version(void) { return ADN_VERSION_STRING; }
+
+int adn_version_number(void) { return ADN_VERSION_NUMBER; }
+
+int adn_has_feature(const char *name) {
+    if (!name) return 0;
+    if (strcmp(name, "torch") == 0) return adn_backend_available();
+    if (strcmp(name, "cuda") == 0) return adn_backend_has_cuda();
+#ifdef ADN_HAVE_PNG
+    if (strcmp(name, "png") == 0) return 1;
+#endif
+#ifdef ADN_HAVE_JPEG
+    if (strcmp(name, "jpeg") == 0) return 1;
+#endif
+    return 0;
+}

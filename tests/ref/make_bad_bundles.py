@@ -1,0 +1,106 @@
+#!/usr/bin/python3
+"""Writes broken model bundles for the error-path tests of adn_model_load.
+
+usage: make_bad_bundles.py OUTPUT_DIR STAMP
+
+Each sub-directory is one defect (the test expects ADN_ERR_MODEL and a message naming the file):
+  missing_encoder   decoder.pt only
+  not_torchscript   encoder.pt is random bytes
+  wrong_shape       the encoder downsamples by 4 while declaring 8
+  channel_mismatch  encoder has 192 channels, decoder declares and takes 64
+  missing_attr      the encoder lacks adn_channels
+  bad_depth         depth.pt returns 3 channels
+  truncated         encoder.pt cut in half
+"""
+import os
+import sys
+
+import torch
+import torch.nn.functional as F
+
+
+class SpaceToDepth(torch.nn.Module):
+    def __init__(self, factor: int, channels: int, declare_channels: bool = True):
+        super().__init__()
+        self.factor = factor
+        if declare_channels:
+            self.adn_channels = channels
+        self.adn_downsample = 8
+        self.adn_kind = "encoder"
+
+    def forward(self, x):
+        return F.pixel_unshuffle(x, self.factor)
+
+
+class DepthToSpace(torch.nn.Module):
+    def __init__(self, channels: int):
+        super().__init__()
+        self.adn_channels = channels
+        self.adn_upsample = 8
+        self.adn_kind = "decoder"
+
+    def forward(self, f):
+        return F.pixel_shuffle(f[:, :192], 8)
+
+
+class ThreeChannelDepth(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.adn_kind = "depth"
+        self.adn_output = "depth"
+
+    def forward(self, x):
+        return x
+
+
+def save(module, path):
+    torch.jit.save(torch.jit.script(module), path)
+
+
+def bundle(root, name):
+    path = os.path.join(root, name)
+    os.makedirs(path, exist_ok=True)
+    return path
+
+
+def main():
+    root, stamp = sys.argv[1], sys.argv[2]
+    good_encoder, good_decoder = SpaceToDepth(8, 192), DepthToSpace(192)
+
+    save(good_decoder, os.path.join(bundle(root, "missing_encoder"), "decoder.pt"))
+
+    d = bundle(root, "not_torchscript")
+    with open(os.path.join(d, "encoder.pt"), "wb") as f:
+        f.write(bytes(range(256)) * 4)
+    save(good_decoder, os.path.join(d, "decoder.pt"))
+
+    d = bundle(root, "wrong_shape")
+    save(SpaceToDepth(4, 48), os.path.join(d, "encoder.pt"))
+    save(DepthToSpace(48), os.path.join(d, "decoder.pt"))
+
+    d = bundle(root, "channel_mismatch")
+    save(good_encoder, os.path.join(d, "encoder.pt"))
+    save(DepthToSpace(64), os.path.join(d, "decoder.pt"))
+
+    d = bundle(root, "missing_attr")
+    save(SpaceToDepth(8, 192, declare_channels=False), os.path.join(d, "encoder.pt"))
+    save(good_decoder, os.path.join(d, "decoder.pt"))
+
+    d = bundle(root, "bad_depth")
+    save(good_encoder, os.path.join(d, "encoder.pt"))
+    save(good_decoder, os.path.join(d, "decoder.pt"))
+    save(ThreeChannelDepth(), os.path.join(d, "depth.pt"))
+
+    d = bundle(root, "truncated")
+    save(good_encoder, os.path.join(d, "full.pt"))
+    data = open(os.path.join(d, "full.pt"), "rb").read()
+    os.remove(os.path.join(d, "full.pt"))
+    with open(os.path.join(d, "encoder.pt"), "wb") as f:
+        f.write(data[: len(data) // 2])
+    save(good_decoder, os.path.join(d, "decoder.pt"))
+
+    open(stamp, "w").write("ok\n")
+
+
+if __name__ == "__main__":
+    main()

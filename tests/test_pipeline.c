@@ -1,0 +1,414 @@
+/* Conformance of adn_stylize with the independent PyTorch reference (tests/ref/pipeline_ref.py), the
+ * analytic-bundle identities, and the model-loading and argument error paths.
+ *
+ * Environment (set by tests/meson.build): ADN_PIPELINE_VECTORS, ADN_BUNDLE_SYNTHETIC,
+ * ADN_BUNDLE_ANALYTIC, ADN_BUNDLE_ANALYTIC_NODEPTH, ADN_BAD_BUNDLES.  Run with CK_FORK=no: a process
+ * that already ran torch must not fork test children. */
+#include "adain_dcs.h"
+#include "vectors.h"
+
+#include <check.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#define OUT_TOLERANCE 1e-4  /* METHOD.md §7: output vs reference, [0,1] scale */
+#define MAP_TOLERANCE 1e-5  /* D and S are cheap exact maps */
+
+static const char *env_or_skip(const char *name) {
+    const char *v = getenv(name);
+    if (!v || !*v) {
+        printf("SKIP: %s is not set (no python with torch to build the reference)\n", name);
+        return NULL;
+    }
+    return v;
+}
+
+static adn_model *load_or_fail(const char *dir) {
+    adn_model_params p = adn_model_default_params();
+    p.device = ADN_DEVICE_CPU;
+    adn_model *m = NULL;
+    adn_status st = adn_model_load(dir, &p, &m);
+    ck_assert_msg(st == ADN_OK, "loading %s: %s (%s)", dir, adn_status_str(st), adn_last_error());
+    return m;
+}
+
+/* Wraps a vector of shape [C,H,W] or [H,W] as an adn_image without copying. */
+static adn_image image_of(const adn_vec *v) {
+    adn_image img = {0};
+    img.data = v->data;
+    if (v->ndim == 3) {
+        img.channels = v->dims[0];
+        img.height = v->dims[1];
+        img.width = v->dims[2];
+    } else {
+        img.channels = 1;
+        img.height = v->dims[0];
+        img.width = v->dims[1];
+    }
+    return img;
+}
+
+/* ------------------------------------------------------------------------------------------ */
+
+static adn_vec_file vectors;
+static adn_model *models[2];
+static int have_vectors;
+
+static void conformance_setup(void) {
+    const char *path = env_or_skip("ADN_PIPELINE_VECTORS");
+    const char *synthetic = env_or_skip("ADN_BUNDLE_SYNTHETIC");
+    const char *analytic = env_or_skip("ADN_BUNDLE_ANALYTIC");
+    if (!path || !synthetic || !analytic) return;
+    ck_assert_int_eq(adn_vec_load(path, &vectors), 0);
+    models[0] = load_or_fail(synthetic);
+    models[1] = load_or_fail(analytic);
+    have_vectors = 1;
+}
+
+static void conformance_teardown(void) {
+    adn_model_free(models[0]);
+    adn_model_free(models[1]);
+    models[0] = models[1] = NULL;
+    adn_vec_free(&vectors);
+    have_vectors = 0;
+}
+
+static const adn_vec *field(int i, const char *name) { return adn_vec_findf(&vectors, "case%d/%s", i, name); }
+
+static void check_close(const char *what, int i, const float *got, const adn_vec *want, double tolerance) {
+    double diff = adn_max_abs_diff(got, want->data, want->count);
+    ck_assert_msg(diff <= tolerance, "case %d %s: max |diff| %.3g > %.1g", i, what, diff, tolerance);
+}
+
+static double worst_out_diff;
+
+static void run_case(int i) {
+    const float *p = field(i, "params")->data;
+    adn_model *model = models[(int)p[0]];
+    adn_set_depth_range(model, p[6], p[7]);
+    const int n_styles = (int)p[9];
+    adn_style *styles[4] = {0};
+    for (int k = 0; k < n_styles; ++k) {
+        adn_image s = image_of(adn_vec_findf(&vectors, "case%d/style%d", i, k));
+        ck_assert_msg(adn_style_create(model, &s, &styles[k]) == ADN_OK, "case %d style: %s", i, adn_last_error());
+    }
+    adn_image content = image_of(field(i, "content"));
+    adn_image mask = {0}, regions = {0}, depth = {0}, out = {0}, out_depth = {0}, out_strength = {0};
+    adn_stylize_params sp = adn_stylize_default_params();
+    sp.alpha = p[1];
+    sp.depth_source = (adn_depth_source)(int)p[2];
+    sp.depth_is_disparity = (int)p[3];
+    sp.depth_has_invalid = (int)p[4];
+    sp.depth_invalid_value = p[5];
+    sp.preserve_color = (int)p[8];
+    if (p[10] > 0) sp.style_weights = field(i, "weights")->data;
+    if (p[11] > 0) mask = image_of(field(i, "mask")), sp.mask = &mask;
+    if (p[12] > 0) regions = image_of(field(i, "regions")), sp.region_masks = &regions;
+    if (field(i, "depth")) depth = image_of(field(i, "depth")), sp.depth = &depth;
+    sp.out_depth = &out_depth;
+    sp.out_strength = &out_strength;
+    adn_status st = adn_stylize(model, &content, (const adn_style *const *)styles, n_styles, &sp, &out);
+    ck_assert_msg(st == ADN_OK, "case %d: %s (%s)", i, adn_status_str(st), adn_last_error());
+    ck_assert_int_eq(out.width, content.width);
+    ck_assert_int_eq(out.height, content.height);
+    const adn_vec *want_out = field(i, "out");
+    double diff = adn_max_abs_diff(out.data, want_out->data, want_out->count);
+    if (diff > worst_out_diff) worst_out_diff = diff;
+    check_close("output", i, out.data, want_out, OUT_TOLERANCE);
+    check_close("strength", i, out_strength.data, field(i, "S"), MAP_TOLERANCE);
+    if (field(i, "D")) check_close("depth", i, out_depth.data, field(i, "D"), MAP_TOLERANCE);
+    adn_image_free(&out);
+    adn_image_free(&out_depth);
+    adn_image_free(&out_strength);
+    for (int k = 0; k < n_styles; ++k) adn_style_free(styles[k]);
+    adn_set_depth_range(model, 0.0f, 1.0f);
+}
+
+START_TEST(matches_reference) {
+    if (!have_vectors) return;
+    const int n = (int)adn_vec_find(&vectors, "ncases")->data[0];
+    ck_assert_int_gt(n, 30);
+    if (adn_vec_find(&vectors, "rgbd_included")->data[0] == 0) printf("SKIP: RGB-D pairs (../shared/data absent)\n");
+    worst_out_diff = 0;
+    for (int i = 0; i < n; ++i) run_case(i);
+    printf("pipeline conformance: %d cases, worst output |diff| vs reference %.3g\n", n, worst_out_diff);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Analytic bundle: E is invertible, so S = 0 must give the content back exactly.                */
+
+static adn_image random_image(int c, int h, int w, unsigned seed) {
+    adn_image img = {0};
+    ck_assert_int_eq(adn_image_alloc(&img, c, w, h), ADN_OK);
+    srand(seed);
+    for (size_t i = 0; i < (size_t)c * h * w; ++i) img.data[i] = (float)rand() / (float)RAND_MAX;
+    return img;
+}
+
+static adn_model *analytic_or_skip(void) {
+    const char *dir = env_or_skip("ADN_BUNDLE_ANALYTIC");
+    return dir ? load_or_fail(dir) : NULL;
+}
+
+START_TEST(analytic_zero_strength_is_identity) {
+    adn_model *m = analytic_or_skip();
+    if (!m) return;
+    const int sizes[][2] = {{1, 1}, {7, 5}, {64, 48}, {101, 67}};
+    adn_image style = random_image(3, 30, 41, 11);
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &style, &s), ADN_OK);
+    for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; ++t) {
+        adn_image content = random_image(3, sizes[t][0], sizes[t][1], 100 + (unsigned)t);
+        for (int variant = 0; variant < 3; ++variant) {
+            adn_stylize_params p = adn_stylize_default_params();
+            adn_image zero_mask = {0};
+            if (variant == 0) p.alpha = 0.0f;
+            if (variant == 1) { /* depth range 0..0: R(D) = 0 everywhere */
+                ck_assert_int_eq(adn_set_depth_range(m, 0.0f, 0.0f), ADN_OK);
+                p.depth_source = ADN_DEPTH_NETWORK;
+            }
+            if (variant == 2) {
+                ck_assert_int_eq(adn_image_alloc(&zero_mask, 1, content.width, content.height), ADN_OK);
+                p.mask = &zero_mask;
+            }
+            adn_image out = {0};
+            ck_assert_msg(adn_stylize(m, &content, (const adn_style *const *)&s, 1, &p, &out) == ADN_OK, "%s", adn_last_error());
+            ck_assert_msg(memcmp(out.data, content.data, sizeof(float) * 3 * content.width * content.height) == 0,
+                          "S = 0 (variant %d) changed a %dx%d content", variant, content.height, content.width);
+            adn_image_u8 a = {0}, b = {0};
+            ck_assert_int_eq(adn_image_to_u8(&out, NULL, &a), ADN_OK);
+            ck_assert_int_eq(adn_image_to_u8(&content, NULL, &b), ADN_OK);
+            ck_assert_int_eq(memcmp(a.data, b.data, (size_t)3 * content.width * content.height), 0);
+            adn_u8_free(&a);
+            adn_u8_free(&b);
+            adn_image_free(&out);
+            adn_image_free(&zero_mask);
+            adn_set_depth_range(m, 0.0f, 1.0f);
+        }
+        adn_image_free(&content);
+    }
+    adn_style_free(s);
+    adn_image_free(&style);
+    adn_model_free(m);
+}
+END_TEST
+
+START_TEST(analytic_style_equal_to_content_is_identity) {
+    adn_model *m = analytic_or_skip();
+    if (!m) return;
+    adn_image content = random_image(3, 64, 80, 5);
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    adn_stylize_params p = adn_stylize_default_params();
+    p.depth_source = ADN_DEPTH_NONE;
+    adn_image out = {0};
+    ck_assert_int_eq(adn_stylize(m, &content, (const adn_style *const *)&s, 1, &p, &out), ADN_OK);
+    double diff = adn_max_abs_diff(out.data, content.data, (size_t)3 * 64 * 80);
+    ck_assert_msg(diff < 1e-5, "AdaIN(fc, fc) should give fc back, |diff| %.3g", diff);
+    adn_image_free(&out);
+    adn_style_free(s);
+    adn_image_free(&content);
+    adn_model_free(m);
+}
+END_TEST
+
+START_TEST(caller_output_buffer_is_reused) {
+    adn_model *m = analytic_or_skip();
+    if (!m) return;
+    adn_image content = random_image(3, 16, 24, 9);
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    adn_image out = {0}, wrong = {0};
+    ck_assert_int_eq(adn_image_alloc(&out, 3, 24, 16), ADN_OK);
+    float *buffer = out.data;
+    ck_assert_int_eq(adn_stylize(m, &content, (const adn_style *const *)&s, 1, NULL, &out), ADN_OK);
+    ck_assert_ptr_eq(out.data, buffer);
+    ck_assert_int_eq(adn_image_alloc(&wrong, 3, 23, 16), ADN_OK);
+    ck_assert_int_eq(adn_stylize(m, &content, (const adn_style *const *)&s, 1, NULL, &wrong), ADN_ERR_INVALID_ARGUMENT);
+    adn_image_free(&wrong);
+    adn_image_free(&out);
+    adn_style_free(s);
+    adn_image_free(&content);
+    adn_model_free(m);
+}
+END_TEST
+
+/* ------------------------------------------------------------------------------------------ */
+/* Error paths                                                                                   */
+
+static void expect_bad_bundle(const char *name, const char *needle) {
+    const char *root = env_or_skip("ADN_BAD_BUNDLES");
+    if (!root) return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", root, name);
+    adn_model *m = (adn_model *)0x1;
+    adn_status st = adn_model_load(dir, NULL, &m);
+    ck_assert_msg(st == ADN_ERR_MODEL, "%s: expected ADN_ERR_MODEL, got %s (%s)", name, adn_status_str(st), adn_last_error());
+    ck_assert_ptr_null(m);
+    ck_assert_msg(strstr(adn_last_error(), needle) != NULL, "%s: message '%s' lacks '%s'", name, adn_last_error(), needle);
+    ck_assert_msg(strchr(adn_last_error(), '\n') == NULL, "%s: message is not one line", name);
+}
+
+START_TEST(bad_bundles_are_refused) {
+    expect_bad_bundle("missing_encoder", "encoder.pt: file not found");
+    expect_bad_bundle("not_torchscript", "encoder.pt: not a loadable TorchScript file");
+    expect_bad_bundle("truncated", "encoder.pt: not a loadable TorchScript file");
+    expect_bad_bundle("wrong_shape", "encoder.pt: output");
+    expect_bad_bundle("channel_mismatch", "channel mismatch");
+    expect_bad_bundle("missing_attr", "adn_channels");
+    expect_bad_bundle("bad_depth", "depth.pt: output");
+    expect_bad_bundle("does_not_exist", "is not a directory");
+}
+END_TEST
+
+START_TEST(model_arguments_are_checked) {
+    adn_model *m = NULL;
+    ck_assert_int_eq(adn_model_load(NULL, NULL, &m), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_model_load("x", NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
+    adn_model_params p = adn_model_default_params();
+    p.n_threads = -1;
+    ck_assert_int_eq(adn_model_load("x", &p, &m), ADN_ERR_INVALID_ARGUMENT);
+    adn_model_free(NULL);
+    adn_style_free(NULL);
+    const char *dir = getenv("ADN_BUNDLE_ANALYTIC");
+    if (dir && *dir && !adn_has_feature("cuda")) {
+        p = adn_model_default_params();
+        p.device = ADN_DEVICE_CUDA;
+        ck_assert_int_eq(adn_model_load(dir, &p, &m), ADN_ERR_DEVICE);
+        ck_assert_ptr_null(m);
+    }
+}
+END_TEST
+
+START_TEST(stylize_arguments_are_checked) {
+    adn_model *m = analytic_or_skip();
+    if (!m) return;
+    adn_model_info info;
+    ck_assert_int_eq(adn_model_get_info(m, &info), ADN_OK);
+    ck_assert_int_eq(info.feature_channels, 192);
+    ck_assert_int_eq(info.downsample, 8);
+    ck_assert_int_eq(info.depth_kind, ADN_DEPTH_KIND_DEPTH);
+    ck_assert_int_eq(adn_set_depth_range(m, -0.1f, 1.0f), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_set_depth_range(m, 0.0f, NAN), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_set_depth_range(NULL, 0.0f, 1.0f), ADN_ERR_INVALID_ARGUMENT);
+
+    adn_image content = random_image(3, 20, 30, 1), grey = random_image(1, 20, 30, 2);
+    adn_image small = random_image(1, 10, 30, 3), two = random_image(2, 20, 30, 4);
+    adn_style *s = NULL, *s2 = NULL;
+    ck_assert_int_eq(adn_style_create(m, &grey, &s), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    ck_assert_int_eq(adn_style_create(m, &content, &s2), ADN_OK);
+    const adn_style *one[] = {s}, *pair[] = {s, s2}, *null_style[] = {NULL};
+    adn_image out = {0};
+    adn_stylize_params p = adn_stylize_default_params();
+#define EXPECT(status, call)                                                                                   \
+    do {                                                                                                       \
+        adn_status got_ = (call);                                                                              \
+        ck_assert_msg(got_ == (status), "%s: got %s (%s)", #call, adn_status_str(got_), adn_last_error());     \
+        ck_assert_msg(got_ == ADN_OK || adn_last_error()[0] != '\0', "%s: no message", #call);                 \
+        ck_assert_ptr_null(out.data);                                                                          \
+    } while (0)
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(NULL, &content, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, NULL, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &grey, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, NULL, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 0, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, null_style, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, NULL));
+    p.alpha = 1.5f;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out));
+    p.alpha = NAN;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out));
+    p = adn_stylize_default_params();
+    p.mask = &small;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out));
+    p = adn_stylize_default_params();
+    float weights[2] = {1, 1};
+    p.region_masks = &two;
+    p.style_weights = weights;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, pair, 2, &p, &out));
+    p.style_weights = NULL;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out)); /* 2 masks, 1 style */
+    p = adn_stylize_default_params();
+    weights[0] = weights[1] = 0;
+    p.style_weights = weights;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, pair, 2, &p, &out));
+    p = adn_stylize_default_params();
+    p.depth_source = ADN_DEPTH_CALLER;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out)); /* no map */
+    grey.data[17] = NAN;
+    p.depth = &grey;
+    EXPECT(ADN_ERR_NON_FINITE, adn_stylize(m, &content, one, 1, &p, &out));
+    p.depth = &small;
+    p.depth_has_invalid = 1;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out)); /* invalid value needs content size */
+    p = adn_stylize_default_params();
+    content.data[5] = INFINITY;
+    EXPECT(ADN_ERR_NON_FINITE, adn_stylize(m, &content, one, 1, &p, &out));
+#undef EXPECT
+    adn_style_free(s);
+    adn_style_free(s2);
+    adn_image_free(&content);
+    adn_image_free(&grey);
+    adn_image_free(&small);
+    adn_image_free(&two);
+    adn_model_free(m);
+}
+END_TEST
+
+START_TEST(style_from_another_model_is_refused) {
+    adn_model *a = analytic_or_skip();
+    if (!a) return;
+    adn_model *b = analytic_or_skip();
+    adn_image img = random_image(3, 16, 16, 8);
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(a, &img, &s), ADN_OK);
+    adn_image out = {0};
+    const adn_style *one[] = {s};
+    ck_assert_int_eq(adn_stylize(b, &img, one, 1, NULL, &out), ADN_ERR_INVALID_ARGUMENT);
+    int32_t channels = 0;
+    float mean[192], std[192];
+    ck_assert_int_eq(adn_style_get_stats(s, mean, std, &channels), ADN_OK);
+    ck_assert_int_eq(channels, 192);
+    ck_assert(std[0] > 0);
+    adn_style_free(s);
+    adn_image_free(&img);
+    adn_model_free(a);
+    adn_model_free(b);
+}
+END_TEST
+
+static Suite *pipeline_suite(void) {
+    Suite *s = suite_create("pipeline");
+    TCase *conformance = tcase_create("conformance");
+    tcase_add_unchecked_fixture(conformance, conformance_setup, conformance_teardown);
+    tcase_set_timeout(conformance, 900);
+    tcase_add_test(conformance, matches_reference);
+    suite_add_tcase(s, conformance);
+    TCase *analytic = tcase_create("analytic");
+    tcase_set_timeout(analytic, 300);
+    tcase_add_test(analytic, analytic_zero_strength_is_identity);
+    tcase_add_test(analytic, analytic_style_equal_to_content_is_identity);
+    tcase_add_test(analytic, caller_output_buffer_is_reused);
+    suite_add_tcase(s, analytic);
+    TCase *errors = tcase_create("errors");
+    tcase_set_timeout(errors, 300);
+    tcase_add_test(errors, bad_bundles_are_refused);
+    tcase_add_test(errors, model_arguments_are_checked);
+    tcase_add_test(errors, stylize_arguments_are_checked);
+    tcase_add_test(errors, style_from_another_model_is_refused);
+    suite_add_tcase(s, errors);
+    return s;
+}
+
+int main(void) {
+    SRunner *runner = srunner_create(pipeline_suite());
+    srunner_set_fork_status(runner, CK_NOFORK);
+    srunner_run_all(runner, CK_NORMAL);
+    int failed = srunner_ntests_failed(runner);
+    srunner_free(runner);
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

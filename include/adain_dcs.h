@@ -425,6 +425,24 @@ ADN_API adn_stylize_params adn_stylize_default_params(void);
 ADN_API adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_style *const *styles,
                                int32_t n_styles, const adn_stylize_params *params, adn_image *out);
 
+/* ---------------------------------------------------------------------------------------------
+ * Timings
+ * ------------------------------------------------------------------------------------------- */
+
+/** Wall-clock milliseconds spent in the stages of the last adn_style_create or adn_stylize call
+ *  made on this thread (stages it did not run are 0).  For benchmarks and profiling. */
+typedef struct adn_timings {
+    double style_encode_ms;   /**< encoding style images (adn_style_create; colour preservation) */
+    double content_encode_ms; /**< padding + encoder on the content */
+    double depth_ms;          /**< depth network, resize, normalization, range map, 8x8 averages */
+    double adain_blend_ms;    /**< AdaIN / interpolation / regions, masks, strength map, blend */
+    double decode_ms;         /**< decoder + crop */
+    double total_ms;          /**< the whole call */
+} adn_timings;
+
+/** Copies this thread's last timings into *out.  Thread-local, so thread-safe. */
+ADN_API adn_status adn_get_last_timings(adn_timings *out);
+
 #ifdef __cplusplus
 }
 #endif

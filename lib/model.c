@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 struct adn_model {
     adn_backend *backend;
@@ -21,6 +22,30 @@ struct adn_style {
     float *std;  /* C feature stds (eps on the variance) */
     adn_image image; /* kept for colour preservation, which re-encodes the style per content */
 };
+
+/* ------------------------------------------------------------------------------------------ */
+/* Timings                                                                                      */
+
+static _Thread_local adn_timings last_timings;
+
+static double now_ms(void) {
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec * 1e-6;
+}
+
+/* Adds the time since *mark to *stage and moves the mark to now. */
+static void lap(double *mark, double *stage) {
+    double t = now_ms();
+    *stage += t - *mark;
+    *mark = t;
+}
+
+adn_status adn_get_last_timings(adn_timings *out) {
+    if (!out) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_get_last_timings: out is NULL");
+    *out = last_timings;
+    return ADN_OK;
+}
 
 /* ------------------------------------------------------------------------------------------ */
 /* Models                                                                                       */
@@ -155,6 +180,8 @@ adn_status adn_style_create(adn_model *model, const adn_image *style, adn_style 
     adn_status st = check_rgb_input(style, "style image");
     if (st) return st;
     const int32_t c = model->info.channels;
+    memset(&last_timings, 0, sizeof last_timings);
+    const double start = now_ms();
     adn_style *s = calloc(1, sizeof *s);
     if (!s) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a style");
     s->model = model;
@@ -174,6 +201,7 @@ adn_status adn_style_create(adn_model *model, const adn_image *style, adn_style 
         adn_style_free(s);
         return st;
     }
+    last_timings.style_encode_ms = last_timings.total_ms = now_ms() - start;
     *out = s;
     return ADN_OK;
 }
@@ -459,10 +487,16 @@ static adn_status run_pipeline(adn_model *model, const adn_image *content, const
     w->width = content->width;
     w->pheight = adn_round_up(content->height, ds);
     w->pwidth = adn_round_up(content->width, ds);
+    adn_timings *t = &last_timings;
+    double mark = now_ms();
     if ((st = encode_padded(model, content->data, content->height, content->width, &w->content))) return st;
+    lap(&mark, &t->content_encode_ms);
     if ((st = gather_style_stats(model, content, styles, n_styles, p->preserve_color, w))) return st;
+    lap(&mark, &t->style_encode_ms);
     if ((st = compute_target(model, p, n_styles, w))) return st;
+    lap(&mark, &t->adain_blend_ms);
     if ((st = compute_range(model, content, p, w))) return st;
+    lap(&mark, &t->depth_ms);
     if (p->mask && (st = to_feature_resolution(p->mask->data, NULL, 1, w, ds, 0.0f, &w->mask))) return st;
     w->strength = alloc_floats(w->content.n);
     w->decoded = alloc_floats(3 * (int64_t)w->pheight * w->pwidth);
@@ -470,9 +504,12 @@ static adn_status run_pipeline(adn_model *model, const adn_image *content, const
     if ((st = adn_strength_map(p->alpha, w->mask, w->range, w->content.n, w->strength))) return st;
     /* f = S t + (1 - S) fc, written over fc: on CPU that is the encoder's own output tensor. */
     if ((st = adn_blend(w->target, w->content.data, w->strength, c, w->content.n, w->content.data))) return st;
+    lap(&mark, &t->adain_blend_ms);
     if ((st = adn_backend_decode(model->backend, w->content.handle, w->decoded))) return st;
     if ((st = export_maps(p, w))) return st;
-    return adn_crop(w->decoded, 3, w->pheight, w->pwidth, out->data, w->height, w->width);
+    st = adn_crop(w->decoded, 3, w->pheight, w->pwidth, out->data, w->height, w->width);
+    lap(&mark, &t->decode_ms);
+    return st;
 }
 
 adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_style *const *styles, int32_t n_styles,
@@ -484,8 +521,11 @@ adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_sty
     if ((st = adn_image_prepare_output(out, 3, content->width, content->height, "out"))) return st;
     stylize_work w;
     memset(&w, 0, sizeof w);
+    memset(&last_timings, 0, sizeof last_timings);
+    const double start = now_ms();
     st = run_pipeline(model, content, styles, n_styles, &p, out, &w);
     work_release(&w);
+    last_timings.total_ms = now_ms() - start;
     if (st && !caller_owned_out) adn_image_free(out);
     return st;
 }

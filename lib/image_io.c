@@ -1,0 +1,382 @@
+/* Image files: format detection, integer <-> float conversion, and the write-to-temp-then-rename
+ * discipline.  The codecs (png_io.c, jpeg_io.c) only move integer samples; see image_codecs.h. */
+#include "image_codecs.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_MAX_PIXELS ((uint64_t)1 << 28)
+/* What an adn_image may hold per channel (adn_image_alloc's limit). */
+#define IMAGE_PLANE_MAX ((uint64_t)1 << 31)
+
+static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+static const uint8_t jpeg_signature[3] = {0xff, 0xd8, 0xff};
+
+adn_read_params adn_read_default_params(void) {
+    return (adn_read_params){.max_pixels = DEFAULT_MAX_PIXELS, .mode = ADN_PIXELS_RGB, .raw_values = 0};
+}
+
+adn_write_params adn_write_default_params(void) {
+    return (adn_write_params){.jpeg_quality = 95, .png_bit_depth = 8};
+}
+
+/* --- rasters ---------------------------------------------------------------------------------- */
+
+size_t adn_raster_row_bytes(const adn_raster *r) {
+    return (size_t)r->width * (size_t)r->channels * (size_t)(r->bit_depth / 8);
+}
+
+adn_status adn_check_header_size(const char *path, uint64_t width, uint64_t height, uint64_t max_pixels) {
+    if (width == 0 || height == 0)
+        return adn_fail(ADN_ERR_FORMAT, "'%s' declares an empty image (%llux%llu)", path,
+                        (unsigned long long)width, (unsigned long long)height);
+    /* Compare before multiplying: each factor below 2^32 keeps the product inside uint64. */
+    const uint64_t limit = max_pixels < IMAGE_PLANE_MAX ? max_pixels : IMAGE_PLANE_MAX;
+    if (width > INT32_MAX || height > INT32_MAX || width * height > limit)
+        return adn_fail(ADN_ERR_TOO_LARGE, "'%s' is %llux%llu pixels, above the limit of %llu", path,
+                        (unsigned long long)width, (unsigned long long)height, (unsigned long long)limit);
+    return ADN_OK;
+}
+
+adn_status adn_raster_alloc(adn_raster *r, int32_t width, int32_t height, int32_t channels, int32_t bit_depth) {
+    adn_raster sized = {.width = width, .height = height, .channels = channels, .bit_depth = bit_depth};
+    const size_t row = adn_raster_row_bytes(&sized);
+    if ((size_t)height > SIZE_MAX / row)
+        return adn_fail(ADN_ERR_TOO_LARGE, "image of %dx%d pixels does not fit in memory", (int)width, (int)height);
+    sized.data = malloc(row * (size_t)height);
+    if (!sized.data)
+        return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate %zu bytes for image pixels", row * (size_t)height);
+    *r = sized;
+    return ADN_OK;
+}
+
+void adn_raster_free(adn_raster *r) {
+    free(r->data);
+    memset(r, 0, sizeof *r);
+}
+
+/* --- reading ---------------------------------------------------------------------------------- */
+
+/* Thread-safe strerror (the XSI strerror_r that _POSIX_C_SOURCE selects). */
+static const char *describe_errno(int err, char *buf, size_t size) {
+    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
+    return buf;
+}
+
+static adn_file_format sniff_format(const uint8_t *head, size_t n) {
+    if (n >= sizeof png_signature && memcmp(head, png_signature, sizeof png_signature) == 0) return ADN_FORMAT_PNG;
+    if (n >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0)
+        return ADN_FORMAT_JPEG;
+    return ADN_FORMAT_UNKNOWN;
+}
+
+static adn_status decode_file(FILE *file, const char *path, adn_file_format format, uint64_t max_pixels,
+                              adn_raster *raster, adn_image_info *info) {
+    (void)file, (void)max_pixels, (void)raster, (void)info; /* unused when a codec is left out */
+    switch (format) {
+    case ADN_FORMAT_PNG:
+#ifdef ADN_HAVE_PNG
+        return adn_png_read(file, path, max_pixels, raster, info);
+#else
+        return adn_fail(ADN_ERR_UNSUPPORTED, "'%s' is a PNG file but this build has no PNG support", path);
+#endif
+    case ADN_FORMAT_JPEG:
+#ifdef ADN_HAVE_JPEG
+        return adn_jpeg_read(file, path, max_pixels, raster, info);
+#else
+        return adn_fail(ADN_ERR_UNSUPPORTED, "'%s' is a JPEG file but this build has no JPEG support", path);
+#endif
+    default:
+        return adn_fail(ADN_ERR_FORMAT, "'%s' is neither a PNG nor a JPEG file (unknown signature)", path);
+    }
+}
+
+/* Opens path, recognises its signature and decodes it into *raster. */
+static adn_status read_raster(const char *path, uint64_t max_pixels, adn_raster *raster, adn_image_info *info) {
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        char reason[128];
+        return adn_fail(ADN_ERR_IO, "cannot open '%s': %s", path, describe_errno(errno, reason, sizeof reason));
+    }
+    uint8_t head[8];
+    const size_t n = fread(head, 1, sizeof head, file);
+    adn_status st;
+    if (ferror(file)) {
+        char reason[128];
+        st = adn_fail(ADN_ERR_IO, "cannot read '%s': %s", path, describe_errno(errno, reason, sizeof reason));
+    } else if (n == 0) {
+        st = adn_fail(ADN_ERR_FORMAT, "'%s' is empty", path);
+    } else if (fseek(file, 0, SEEK_SET) != 0) {
+        st = adn_fail(ADN_ERR_IO, "cannot seek in '%s'", path);
+    } else {
+        st = decode_file(file, path, sniff_format(head, n), max_pixels, raster, info);
+    }
+    fclose(file);
+    return st;
+}
+
+/* Sample i of a row as a float: the stored integer, or scaled to [0,1]. */
+static float raster_sample(const uint8_t *row, size_t i, int32_t bit_depth, int raw) {
+    if (bit_depth == 16) {
+        const unsigned v = (unsigned)row[2 * i] << 8 | row[2 * i + 1];
+        return raw ? (float)v : (float)v / 65535.0f;
+    }
+    return raw ? (float)row[i] : (float)row[i] / 255.0f;
+}
+
+static float alpha_sample(const uint8_t *row, size_t i, int32_t bit_depth) {
+    return raster_sample(row, i, bit_depth, 0);
+}
+
+/* Splits an interleaved raster into planar colour (1 or 3 channels, per mode) and alpha. */
+static void raster_to_planes(const adn_raster *r, adn_pixel_mode mode, int raw, adn_image *pixels,
+                             adn_image *alpha) {
+    const int colour = r->channels >= 3;
+    const int alpha_index = r->channels == 2 ? 1 : r->channels == 4 ? 3 : -1;
+    const size_t plane = (size_t)r->width * (size_t)r->height;
+    const size_t row_bytes = adn_raster_row_bytes(r);
+    for (int32_t y = 0; y < r->height; ++y) {
+        const uint8_t *row = r->data + (size_t)y * row_bytes;
+        for (int32_t x = 0; x < r->width; ++x) {
+            const size_t first = (size_t)x * (size_t)r->channels;
+            const size_t at = (size_t)y * (size_t)r->width + (size_t)x;
+            float rgb[3];
+            for (int c = 0; c < 3; ++c) rgb[c] = raster_sample(row, first + (size_t)(colour ? c : 0), r->bit_depth, raw);
+            if (mode == ADN_PIXELS_GRAY)
+                pixels->data[at] = colour ? 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2] : rgb[0];
+            else
+                for (int c = 0; c < 3; ++c) pixels->data[(size_t)c * plane + at] = rgb[c];
+            if (alpha->data) alpha->data[at] = alpha_sample(row, first + (size_t)alpha_index, r->bit_depth);
+        }
+    }
+}
+
+static adn_status check_read_params(const adn_read_params *p) {
+    if (p->max_pixels == 0) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "max_pixels must be at least 1");
+    if (p->mode != ADN_PIXELS_RGB && p->mode != ADN_PIXELS_GRAY)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "unknown pixel mode %d", (int)p->mode);
+    if (p->raw_values != 0 && p->raw_values != 1)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "raw_values must be 0 or 1, is %d", (int)p->raw_values);
+    return ADN_OK;
+}
+
+adn_status adn_image_read(const char *path, const adn_read_params *params, adn_image *pixels, adn_image *alpha,
+                          adn_image_info *info) {
+    if (pixels) memset(pixels, 0, sizeof *pixels);
+    if (alpha) memset(alpha, 0, sizeof *alpha);
+    if (!path) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "path is NULL");
+    if (!pixels) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "output image is NULL");
+    const adn_read_params p = params ? *params : adn_read_default_params();
+    adn_status st = check_read_params(&p);
+    if (st != ADN_OK) return st;
+
+    adn_raster raster = {0};
+    adn_image_info file_info = {0};
+    st = read_raster(path, p.max_pixels, &raster, &file_info);
+    if (st != ADN_OK) return st;
+
+    adn_image out = {0}, out_alpha = {0};
+    const int has_alpha_channel = raster.channels == 2 || raster.channels == 4;
+    st = adn_image_alloc(&out, p.mode == ADN_PIXELS_GRAY ? 1 : 3, raster.width, raster.height);
+    if (st == ADN_OK && alpha && has_alpha_channel) st = adn_image_alloc(&out_alpha, 1, raster.width, raster.height);
+    if (st == ADN_OK) raster_to_planes(&raster, p.mode, p.raw_values, &out, &out_alpha);
+    adn_raster_free(&raster);
+    if (st != ADN_OK) {
+        adn_image_free(&out);
+        return st;
+    }
+    *pixels = out;
+    if (alpha) *alpha = out_alpha;
+    if (info) *info = file_info;
+    return ADN_OK;
+}
+
+/* --- writing ---------------------------------------------------------------------------------- */
+
+/* The extension after the last '.' of the file name (not of a folder), or "". */
+static const char *file_extension(const char *path) {
+    const char *slash = strrchr(path, '/');
+    const char *name = slash ? slash + 1 : path;
+    const char *dot = strrchr(name, '.');
+    return dot ? dot + 1 : "";
+}
+
+static adn_file_format format_from_extension(const char *path) {
+    const char *ext = file_extension(path);
+    if (strcasecmp(ext, "png") == 0) return ADN_FORMAT_PNG;
+    if (strcasecmp(ext, "jpg") == 0 || strcasecmp(ext, "jpeg") == 0) return ADN_FORMAT_JPEG;
+    return ADN_FORMAT_UNKNOWN;
+}
+
+static uint16_t quantize(float v, float scale) {
+    if (!(v > 0.0f)) return 0;
+    if (v >= 1.0f) return (uint16_t)scale;
+    return (uint16_t)(v * scale + 0.5f);
+}
+
+static void put_sample(uint8_t *dst, size_t i, int32_t bit_depth, float v) {
+    if (bit_depth == 16) {
+        const uint16_t q = quantize(v, 65535.0f);
+        dst[2 * i] = (uint8_t)(q >> 8);
+        dst[2 * i + 1] = (uint8_t)(q & 0xff);
+    } else {
+        dst[i] = (uint8_t)quantize(v, 255.0f);
+    }
+}
+
+/* Interleaves planar pixels (+ optional alpha) into an integer raster, clamping to [0,1]. */
+static adn_status planes_to_raster(const adn_image *pixels, const adn_image *alpha, int32_t bit_depth,
+                                   adn_raster *r) {
+    const int32_t channels = pixels->channels + (alpha ? 1 : 0);
+    adn_status st = adn_raster_alloc(r, pixels->width, pixels->height, channels, bit_depth);
+    if (st != ADN_OK) return st;
+    const size_t plane = (size_t)pixels->width * (size_t)pixels->height;
+    for (size_t i = 0; i < plane; ++i) {
+        const size_t first = i * (size_t)channels;
+        for (int32_t c = 0; c < pixels->channels; ++c)
+            put_sample(r->data, first + (size_t)c, bit_depth, pixels->data[(size_t)c * plane + i]);
+        if (alpha) put_sample(r->data, first + (size_t)pixels->channels, bit_depth, alpha->data[i]);
+    }
+    return ADN_OK;
+}
+
+static adn_status check_write_inputs(const char *path, const adn_image *pixels, const adn_image *alpha,
+                                     const adn_write_params *p) {
+    if (!path) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "path is NULL");
+    adn_status st = adn_check_image(pixels, 0, "image to write");
+    if (st != ADN_OK) return st;
+    if (pixels->channels != 1 && pixels->channels != 3)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "image to write must have 1 or 3 channels, has %d",
+                        (int)pixels->channels);
+    if ((uint64_t)pixels->width * (uint64_t)pixels->height > IMAGE_PLANE_MAX)
+        return adn_fail(ADN_ERR_TOO_LARGE, "image to write (%dx%d) is too large", (int)pixels->width,
+                        (int)pixels->height);
+    const int64_t plane = (int64_t)pixels->width * pixels->height;
+    if (!adn_all_finite(pixels->data, plane * pixels->channels))
+        return adn_fail(ADN_ERR_NON_FINITE, "image to write contains NaN or infinity");
+    if (alpha) {
+        st = adn_check_image(alpha, 1, "alpha to write");
+        if (st != ADN_OK) return st;
+        if (alpha->width != pixels->width || alpha->height != pixels->height)
+            return adn_fail(ADN_ERR_INVALID_ARGUMENT, "alpha is %dx%d but the image is %dx%d (HxW)",
+                            (int)alpha->height, (int)alpha->width, (int)pixels->height, (int)pixels->width);
+        if (!adn_all_finite(alpha->data, plane))
+            return adn_fail(ADN_ERR_NON_FINITE, "alpha to write contains NaN or infinity");
+    }
+    if (p->jpeg_quality < 1 || p->jpeg_quality > 100)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "jpeg_quality must be 1..100, is %d", (int)p->jpeg_quality);
+    if (p->png_bit_depth != 8 && p->png_bit_depth != 16)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "png_bit_depth must be 8 or 16, is %d", (int)p->png_bit_depth);
+    return ADN_OK;
+}
+
+/* Creates a new, empty file next to path (same folder, so rename() is atomic) with the usual
+ * 0666 & ~umask permissions (mkstemp would make it 0600), and returns it open for writing. */
+static adn_status create_temp_file(const char *path, char **temp_path, FILE **file) {
+    static atomic_uint counter;
+    const size_t size = strlen(path) + 64;
+    char *name = malloc(size);
+    if (!name) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a temporary file name");
+    int fd = -1, err = 0;
+    for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
+        snprintf(name, size, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
+        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        err = errno;
+        if (fd < 0 && err != EEXIST) break;
+    }
+    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
+    if (!f) {
+        if (fd >= 0) {
+            err = errno;
+            close(fd);
+            unlink(name);
+        }
+        char reason[128];
+        adn_status st = adn_fail(ADN_ERR_IO, "cannot create a temporary file next to '%s': %s", path,
+                                 describe_errno(err, reason, sizeof reason));
+        free(name);
+        return st;
+    }
+    *temp_path = name;
+    *file = f;
+    return ADN_OK;
+}
+
+static int codec_compiled(adn_file_format format) {
+#ifdef ADN_HAVE_PNG
+    if (format == ADN_FORMAT_PNG) return 1;
+#endif
+#ifdef ADN_HAVE_JPEG
+    if (format == ADN_FORMAT_JPEG) return 1;
+#endif
+    (void)format;
+    return 0;
+}
+
+/* Only called for a format that codec_compiled() accepted. */
+static adn_status encode_file(FILE *file, const char *path, adn_file_format format, const adn_raster *raster,
+                              const adn_write_params *p) {
+#ifdef ADN_HAVE_PNG
+    if (format == ADN_FORMAT_PNG) return adn_png_write(file, path, raster);
+#endif
+#ifdef ADN_HAVE_JPEG
+    if (format == ADN_FORMAT_JPEG) return adn_jpeg_write(file, path, raster, p->jpeg_quality);
+#endif
+    (void)file, (void)format, (void)raster, (void)p;
+    return adn_fail(ADN_ERR_INTERNAL, "no encoder for '%s'", path);
+}
+
+/* Writes raster to a temporary file and renames it over path; on any failure the temporary file
+ * is removed and whatever was at path is untouched. */
+static adn_status write_atomically(const char *path, adn_file_format format, const adn_raster *raster,
+                                   const adn_write_params *p) {
+    char *temp_path = NULL;
+    FILE *file = NULL;
+    adn_status st = create_temp_file(path, &temp_path, &file);
+    if (st != ADN_OK) return st;
+    st = encode_file(file, path, format, raster, p);
+    /* Data can still be sitting in the stdio buffer: a full disk may only show here. */
+    const int flush_failed = fflush(file) != 0 || ferror(file);
+    const int flush_errno = errno;
+    const int close_failed = fclose(file) != 0;
+    const int close_errno = errno;
+    char reason[128];
+    if (st == ADN_OK && (flush_failed || close_failed))
+        st = adn_fail(ADN_ERR_IO, "cannot write '%s': %s", path,
+                      describe_errno(flush_failed ? flush_errno : close_errno, reason, sizeof reason));
+    if (st == ADN_OK && rename(temp_path, path) != 0)
+        st = adn_fail(ADN_ERR_IO, "cannot rename the temporary file to '%s': %s", path,
+                      describe_errno(errno, reason, sizeof reason));
+    if (st != ADN_OK) unlink(temp_path);
+    free(temp_path);
+    return st;
+}
+
+adn_status adn_image_write(const char *path, const adn_image *pixels, const adn_image *alpha,
+                           const adn_write_params *params) {
+    const adn_write_params p = params ? *params : adn_write_default_params();
+    /* An empty alpha (as adn_image_read leaves it for a file without one) means "no alpha". */
+    if (alpha && !alpha->data) alpha = NULL;
+    adn_status st = check_write_inputs(path, pixels, alpha, &p);
+    if (st != ADN_OK) return st;
+    const adn_file_format format = format_from_extension(path);
+    if (format == ADN_FORMAT_UNKNOWN)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "cannot tell the format of '%s': use .png, .jpg or .jpeg", path);
+    if (!codec_compiled(format))
+        return adn_fail(ADN_ERR_UNSUPPORTED, "cannot write '%s': this build has no %s support", path,
+                        format == ADN_FORMAT_PNG ? "PNG" : "JPEG");
+
+    const int is_png = format == ADN_FORMAT_PNG;
+    adn_raster raster = {0};
+    st = planes_to_raster(pixels, is_png ? alpha : NULL, is_png ? p.png_bit_depth : 8, &raster);
+    if (st == ADN_OK) st = write_atomically(path, format, &raster, &p);
+    adn_raster_free(&raster);
+    return st;
+}

@@ -291,7 +291,12 @@ adn_status adn_backend_encode(adn_backend *b, const float *rgb, int32_t height, 
     *features = nullptr;
     return guarded(ADN_ERR_INTERNAL, "encoder", [&] {
         c10::InferenceMode guard;
-        torch::Tensor f = run(b->encoder, image_tensor(b, rgb, height, width));
+        torch::Tensor x = image_tensor(b, rgb, height, width);
+        torch::Tensor f = run(b->encoder, x);
+        // An encoder may return a view of its input (pixel_unshuffle of one 8x8 block is already
+        // contiguous).  The features are edited in place and outlive the input buffer, so they
+        // must own their memory.
+        if (f.is_alias_of(x)) f = f.clone();
         const int64_t h = height / b->info.downsample, w = width / b->info.downsample;
         if (f.scalar_type() != torch::kFloat32 || !has_shape(f, {1, b->info.channels, h, w}))
             return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s for input [1,3,%d,%d], expected [1,%d,%lld,%lld]", shape_of(f).c_str(), (int)height, (int)width,

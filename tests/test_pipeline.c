@@ -19,7 +19,7 @@
 static const char *env_or_skip(const char *name) {
     const char *v = getenv(name);
     if (!v || !*v) {
-        printf("SKIP: %s is not set (no python with torch to build the reference)\n", name);
+        printf("SKIP: %s is not set for this run (reference or bundles not built: needs python with torch)\n", name);
         return NULL;
     }
     return v;

@@ -1,0 +1,324 @@
+/* cli_common.c — shared pieces of the command-line programs (see cli_common.h). */
+#include "cli_common.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *program_name = "adn";
+
+void cli_set_program_name(const char *name)
+{
+    const char *slash = strrchr(name, '/');
+    program_name = slash ? slash + 1 : name;
+}
+
+const char *cli_program_name(void)
+{
+    return program_name;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", program_name);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+}
+
+int cli_usage_error(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "%s: ", program_name);
+    vfprintf(stderr, fmt, ap);
+    fprintf(stderr, "\nTry '%s --help' for more information.\n", program_name);
+    va_end(ap);
+    return -1;
+}
+
+/* ---- parsing ------------------------------------------------------------------------------- */
+
+/* strtof that insists on a whole, finite number. */
+static int to_float(const char *text, float *out)
+{
+    char *end = NULL;
+    errno = 0;
+    float value = strtof(text, &end);
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(value))
+        return -1;
+    *out = value;
+    return 0;
+}
+
+int cli_parse_float(const char *option, const char *text, float lo, float hi, float *out)
+{
+    float value;
+    if (to_float(text, &value) != 0 || value < lo || value > hi) {
+        return cli_usage_error("--%s: '%s' is not a number in [%g, %g]", option, text, lo, hi);
+    }
+    *out = value;
+    return 0;
+}
+
+int cli_parse_int(const char *option, const char *text, int32_t lo, int32_t hi, int32_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    long value = strtol(text, &end, 10);
+    if (end == text || *end != '\0' || errno != 0 || value < lo || value > hi) {
+        cli_usage_error("--%s: '%s' is not a whole number in %ld..%ld", option, text, (long)lo, (long)hi);
+        return -1;
+    }
+    *out = (int32_t)value;
+    return 0;
+}
+
+char **cli_split_list(const char *text, int *count)
+{
+    int n = 1;
+    for (const char *c = text; *c; c++)
+        n += *c == ',';
+    char **list = calloc((size_t)n + 1, sizeof *list);
+    if (!list)
+        return NULL;
+    const char *start = text;
+    for (int i = 0; i < n; i++) {
+        const char *comma = strchr(start, ',');
+        size_t len = comma ? (size_t)(comma - start) : strlen(start);
+        list[i] = malloc(len + 1);
+        if (!list[i]) {
+            cli_free_list(list);
+            return NULL;
+        }
+        memcpy(list[i], start, len);
+        list[i][len] = '\0';
+        start = comma ? comma + 1 : start + len;
+    }
+    *count = n;
+    return list;
+}
+
+void cli_free_list(char **list)
+{
+    if (!list)
+        return;
+    for (char **item = list; *item; item++)
+        free(*item);
+    free(list);
+}
+
+int cli_parse_float_list(const char *option, const char *text, float *out, int max, int *count)
+{
+    int n = 0;
+    char **items = cli_split_list(text, &n);
+    if (!items) {
+        cli_error("out of memory");
+        return -1;
+    }
+    int ok = n <= max;
+    for (int i = 0; ok && i < n; i++)
+        ok = to_float(items[i], &out[i]) == 0;
+    cli_free_list(items);
+    if (!ok) {
+        cli_usage_error("--%s: '%s' is not a comma-separated list of at most %d numbers", option, text, max);
+        return -1;
+    }
+    *count = n;
+    return 0;
+}
+
+int cli_parse_device(const char *text, adn_device *out)
+{
+    static const struct { const char *name; adn_device device; } names[] = {
+        {"auto", ADN_DEVICE_AUTO}, {"cpu", ADN_DEVICE_CPU}, {"cuda", ADN_DEVICE_CUDA}};
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        if (strcmp(text, names[i].name) == 0) {
+            *out = names[i].device;
+            return 0;
+        }
+    }
+    cli_usage_error("--device: '%s' is not one of auto, cpu, cuda", text);
+    return -1;
+}
+
+/* ---- shared options ------------------------------------------------------------------------ */
+
+void cli_shared_defaults(cli_shared_options *o)
+{
+    memset(o, 0, sizeof *o);
+    o->alpha = 1.0f;
+    o->depth_lo = 0.0f;
+    o->depth_hi = 1.0f;
+    o->device = ADN_DEVICE_AUTO;
+}
+
+static int parse_depth_range(const char *arg, cli_shared_options *o)
+{
+    float range[2];
+    int n = 0;
+    if (cli_parse_float_list("depth-range", arg, range, 2, &n) != 0)
+        return -1;
+    if (n != 2 || range[0] < 0 || range[0] > 1 || range[1] < 0 || range[1] > 1) {
+        cli_usage_error("--depth-range: '%s' is not LO,HI with both in [0, 1]", arg);
+        return -1;
+    }
+    o->has_depth_range = 1;
+    o->depth_lo = range[0];
+    o->depth_hi = range[1];
+    return 0;
+}
+
+static int parse_weights(const char *arg, cli_shared_options *o)
+{
+    if (cli_parse_float_list("interp-weights", arg, o->weights, CLI_MAX_STYLES, &o->n_weights) != 0)
+        return -1;
+    double sum = 0;
+    for (int i = 0; i < o->n_weights; i++) {
+        if (o->weights[i] < 0) {
+            cli_usage_error("--interp-weights: weights must be >= 0 (got %g)", o->weights[i]);
+            return -1;
+        }
+        sum += o->weights[i];
+    }
+    if (!(sum > 0)) {
+        cli_usage_error("--interp-weights: the weights must not all be 0");
+        return -1;
+    }
+    return 0;
+}
+
+int cli_shared_option(int code, const char *arg, cli_shared_options *o)
+{
+    int rc = 0;
+    switch (code) {
+    case CLI_OPT_MODELS: o->models = arg; break;
+    case CLI_OPT_STYLE: o->styles = arg; break;
+    case CLI_OPT_ALPHA: rc = cli_parse_float("alpha", arg, 0.0f, 1.0f, &o->alpha); break;
+    case CLI_OPT_DEPTH_RANGE: rc = parse_depth_range(arg, o); break;
+    case CLI_OPT_NO_DEPTH: o->no_depth = 1; break;
+    case CLI_OPT_DEVICE: rc = cli_parse_device(arg, &o->device); break;
+    case CLI_OPT_THREADS: rc = cli_parse_int("threads", arg, 0, 4096, &o->threads); break;
+    case CLI_OPT_PRESERVE_COLOR: o->preserve_color = 1; break;
+    case CLI_OPT_STYLE_SIZE: rc = cli_parse_int("style-size", arg, 0, 65536, &o->style_size); break;
+    case CLI_OPT_QUIET: o->quiet = 1; break;
+    case CLI_OPT_INTERP_WEIGHTS: rc = parse_weights(arg, o); break;
+    default: return 0;
+    }
+    return rc == 0 ? 1 : -1;
+}
+
+/* ---- model and styles ---------------------------------------------------------------------- */
+
+int cli_load_model(const cli_shared_options *o, adn_model **out)
+{
+    adn_model_params params = adn_model_default_params();
+    params.device = o->device;
+    params.n_threads = o->threads;
+    params.load_depth = !o->no_depth;
+    adn_status st = adn_model_load(o->models, &params, out);
+    if (st != ADN_OK) {
+        cli_error("cannot load the model bundle '%s': %s (%s)", o->models, adn_last_error(), adn_status_str(st));
+        return -1;
+    }
+    if (o->has_depth_range) {
+        st = adn_set_depth_range(*out, o->depth_lo, o->depth_hi);
+        if (st != ADN_OK) {
+            cli_error("--depth-range: %s", adn_last_error());
+            adn_model_free(*out);
+            *out = NULL;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style)
+{
+    adn_status st = adn_image_read(path, NULL, style, NULL, NULL);
+    if (st == ADN_OK)
+        st = cli_resize_long_side(style, style_size);
+    if (st != ADN_OK)
+        adn_image_free(style);
+    return st;
+}
+
+adn_status cli_resize_to(adn_image *img, int32_t width, int32_t height)
+{
+    if (img->width == width && img->height == height)
+        return ADN_OK;
+    adn_image resized = {0};
+    adn_status st = adn_image_alloc(&resized, img->channels, width, height);
+    if (st != ADN_OK)
+        return st;
+    st = adn_resize_bilinear(img->data, img->channels, img->height, img->width, resized.data, height, width);
+    if (st != ADN_OK) {
+        adn_image_free(&resized);
+        return st;
+    }
+    adn_image_free(img);
+    *img = resized;
+    return ADN_OK;
+}
+
+adn_status cli_resize_long_side(adn_image *img, int32_t long_side)
+{
+    if (long_side <= 0)
+        return ADN_OK;
+    int32_t w = img->width, h = img->height;
+    int32_t longest = w > h ? w : h;
+    /* The short side keeps the aspect ratio, rounded, and never drops below one pixel. */
+    double scale = (double)long_side / longest;
+    int32_t new_w = w >= h ? long_side : (int32_t)fmax(1.0, floor(w * scale + 0.5));
+    int32_t new_h = h > w ? long_side : (int32_t)fmax(1.0, floor(h * scale + 0.5));
+    return cli_resize_to(img, new_w, new_h);
+}
+
+/* ---- progress ------------------------------------------------------------------------------ */
+
+double cli_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec * 1e-9;
+}
+
+void cli_progress_start(cli_progress *p, long total, int quiet)
+{
+    p->enabled = !quiet && isatty(STDERR_FILENO);
+    p->total = total;
+    p->start = cli_seconds();
+}
+
+void cli_progress_update(cli_progress *p, long done, const char *label)
+{
+    if (!p->enabled)
+        return;
+    double elapsed = cli_seconds() - p->start;
+    double rate = elapsed > 0 ? done / elapsed : 0.0;
+    if (p->total > 0) {
+        enum { BAR = 24 };
+        char bar[BAR + 1];
+        long filled = done * BAR / p->total;
+        for (int i = 0; i < BAR; i++)
+            bar[i] = i < filled ? '#' : '.';
+        bar[BAR] = '\0';
+        fprintf(stderr, "\r[%s] %ld/%ld  %.2f/s  %-.36s\033[K", bar, done, p->total, rate, label ? label : "");
+    } else {
+        fprintf(stderr, "\r%ld %s  %.2f frames/s\033[K", done, label ? label : "", rate);
+    }
+    fflush(stderr);
+}
+
+void cli_progress_finish(cli_progress *p)
+{
+    if (p->enabled)
+        fputc('\n', stderr);
+}

@@ -1,0 +1,121 @@
+/*
+ * cli_common.h — pieces shared by adn-stylize and adn-video: messages and exit codes, number and
+ * list parsing, the options both programs take, model and style loading, progress display.
+ * Everything here uses only the public API (adain_dcs.h).
+ */
+#ifndef ADN_EXAMPLES_CLI_COMMON_H
+#define ADN_EXAMPLES_CLI_COMMON_H
+
+#include <stdint.h>
+
+#include "adain_dcs.h"
+
+enum { CLI_EXIT_OK = 0, CLI_EXIT_USAGE = 1, CLI_EXIT_INPUT = 2 };
+
+#if defined(__GNUC__)
+#  define CLI_PRINTF(fmt, args) __attribute__((format(printf, fmt, args)))
+#else
+#  define CLI_PRINTF(fmt, args)
+#endif
+
+/* ---- messages ------------------------------------------------------------------------------ */
+
+/** Name used as the prefix of every message (the program's name). */
+void cli_set_program_name(const char *name);
+const char *cli_program_name(void);
+/** "prog: message" on stderr. */
+void cli_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+/** "prog: message" and a pointer to --help on stderr; returns -1 (so a parser can return it). */
+int cli_usage_error(const char *fmt, ...) CLI_PRINTF(1, 2);
+
+/* ---- parsing (each returns 0, or -1 after printing a usage error naming the option) ---------- */
+
+int cli_parse_float(const char *option, const char *text, float lo, float hi, float *out);
+int cli_parse_int(const char *option, const char *text, int32_t lo, int32_t hi, int32_t *out);
+/** Comma-separated finite reals; *count receives how many (at most max). */
+int cli_parse_float_list(const char *option, const char *text, float *out, int max, int *count);
+int cli_parse_device(const char *text, adn_device *out);
+
+/** Splits "a,b,c" into a NULL-terminated array of copies (free with cli_free_list); NULL when out
+ *  of memory.  Empty items are kept, so the caller can complain about them. */
+char **cli_split_list(const char *text, int *count);
+void cli_free_list(char **list);
+
+/* ---- options shared by both programs ------------------------------------------------------- */
+
+#define CLI_MAX_STYLES 64
+
+typedef struct cli_shared_options {
+    const char *models;
+    const char *styles;          /* --style FILE[,FILE..] as given */
+    float alpha;
+    int has_depth_range;
+    float depth_lo, depth_hi;
+    int no_depth;
+    adn_device device;
+    int32_t threads;
+    int preserve_color;
+    int32_t style_size;
+    int quiet;
+    int n_weights;               /* --interp-weights: 0 = not given */
+    float weights[CLI_MAX_STYLES];
+} cli_shared_options;
+
+/* getopt_long codes of the shared options (beyond any single character). */
+enum {
+    CLI_OPT_MODELS = 1000, CLI_OPT_STYLE, CLI_OPT_ALPHA, CLI_OPT_DEPTH_RANGE, CLI_OPT_NO_DEPTH,
+    CLI_OPT_DEVICE, CLI_OPT_THREADS, CLI_OPT_PRESERVE_COLOR, CLI_OPT_STYLE_SIZE, CLI_OPT_QUIET,
+    CLI_OPT_INTERP_WEIGHTS, CLI_OPT_FIRST_PROGRAM_OPTION
+};
+
+/* The struct option entries of the shared options, for a program's own table. */
+#define CLI_SHARED_LONG_OPTIONS                                              \
+    {"models", required_argument, NULL, CLI_OPT_MODELS},                     \
+    {"style", required_argument, NULL, CLI_OPT_STYLE},                       \
+    {"alpha", required_argument, NULL, CLI_OPT_ALPHA},                       \
+    {"depth-range", required_argument, NULL, CLI_OPT_DEPTH_RANGE},           \
+    {"no-depth", no_argument, NULL, CLI_OPT_NO_DEPTH},                       \
+    {"device", required_argument, NULL, CLI_OPT_DEVICE},                     \
+    {"threads", required_argument, NULL, CLI_OPT_THREADS},                   \
+    {"preserve-color", no_argument, NULL, CLI_OPT_PRESERVE_COLOR},           \
+    {"style-size", required_argument, NULL, CLI_OPT_STYLE_SIZE},             \
+    {"quiet", no_argument, NULL, CLI_OPT_QUIET},                             \
+    {"interp-weights", required_argument, NULL, CLI_OPT_INTERP_WEIGHTS}
+
+void cli_shared_defaults(cli_shared_options *o);
+/** Handles one shared option.  Returns 1 if it was one (and was fine), 0 if the code is not a
+ *  shared option, -1 after a usage error. */
+int cli_shared_option(int code, const char *arg, cli_shared_options *o);
+
+/* ---- model and styles ---------------------------------------------------------------------- */
+
+/** Loads the bundle with the device/threads options and sets the depth range.  Prints the error
+ *  (naming the folder) and returns -1 on failure. */
+int cli_load_model(const cli_shared_options *o, adn_model **out);
+
+/** Reads a style image and resizes it (long side style_size, 0 = keep).  Prints nothing: on
+ *  failure the status is returned and adn_last_error() says why. */
+adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style);
+
+/** Resizes img in place (bilinear, half-pixel centres) so its long side is long_side; 0 = keep. */
+adn_status cli_resize_long_side(adn_image *img, int32_t long_side);
+
+/** Resizes img in place to exactly width x height (no-op when it already is). */
+adn_status cli_resize_to(adn_image *img, int32_t width, int32_t height);
+
+/* ---- progress on stderr -------------------------------------------------------------------- */
+
+typedef struct cli_progress {
+    int enabled;  /* only when stderr is a terminal and not --quiet */
+    long total;   /* 0 = unknown (a stream) */
+    double start;
+} cli_progress;
+
+double cli_seconds(void);
+void cli_progress_start(cli_progress *p, long total, int quiet);
+/** Redraws the line: a bar for known totals, a count and a rate otherwise. */
+void cli_progress_update(cli_progress *p, long done, const char *label);
+/** Ends the line (a newline) if anything was drawn. */
+void cli_progress_finish(cli_progress *p);
+
+#endif

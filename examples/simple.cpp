@@ -1,0 +1,84 @@
+// simple.cpp — libadain_dcs from C++: small RAII owners over the C API, errors as exceptions.
+//   simple_cpp MODELS CONTENT STYLE OUT [ALPHA]
+#include <adain_dcs.h>
+
+#include <cstdlib>
+#include <iostream>
+#include <memory>
+#include <stdexcept>
+#include <string>
+
+namespace adn {
+
+// Turns a failed status into an exception carrying the library's message.
+inline void check(adn_status status)
+{
+    if (status != ADN_OK)
+        throw std::runtime_error(std::string(adn_status_str(status)) + ": " + adn_last_error());
+}
+
+// Owns a library-allocated image; movable, not copyable.
+struct Image {
+    adn_image img{};
+    Image() = default;
+    Image(const Image &) = delete;
+    Image &operator=(const Image &) = delete;
+    Image(Image &&other) noexcept : img(other.img) { other.img = adn_image{}; }
+    ~Image() { adn_image_free(&img); }
+
+    static Image read(const std::string &path)
+    {
+        Image image;
+        check(adn_image_read(path.c_str(), nullptr, &image.img, nullptr, nullptr));
+        return image;
+    }
+    void write(const std::string &path) const { check(adn_image_write(path.c_str(), &img, nullptr, nullptr)); }
+};
+
+using Model = std::unique_ptr<adn_model, decltype(&adn_model_free)>;
+using Style = std::unique_ptr<adn_style, decltype(&adn_style_free)>;
+
+inline Model load_model(const std::string &dir)
+{
+    adn_model *model = nullptr;
+    check(adn_model_load(dir.c_str(), nullptr, &model));
+    return Model(model, &adn_model_free);
+}
+
+inline Style encode_style(const Model &model, const Image &image)
+{
+    adn_style *style = nullptr;
+    check(adn_style_create(model.get(), &image.img, &style));
+    return Style(style, &adn_style_free);
+}
+
+inline Image stylize(const Model &model, const Image &content, const Style &style, float alpha)
+{
+    adn_stylize_params params = adn_stylize_default_params();
+    params.alpha = alpha;
+    const adn_style *styles[] = {style.get()};
+    Image out;
+    check(adn_stylize(model.get(), &content.img, styles, 1, &params, &out.img));
+    return out;
+}
+
+} // namespace adn
+
+int main(int argc, char **argv)
+{
+    if (argc != 5 && argc != 6) {
+        std::cerr << "usage: " << argv[0] << " MODEL_DIR CONTENT STYLE OUTPUT [ALPHA]\n";
+        return 1;
+    }
+    try {
+        adn::Model model = adn::load_model(argv[1]);  // declared first, so destroyed last
+        adn::Style style = adn::encode_style(model, adn::Image::read(argv[3]));
+        adn::Image content = adn::Image::read(argv[2]);
+        float alpha = argc == 6 ? std::strtof(argv[5], nullptr) : 1.0f;
+        adn::stylize(model, content, style, alpha).write(argv[4]);
+    } catch (const std::exception &e) {
+        std::cerr << argv[0] << ": " << e.what() << "\n";
+        return 2;
+    }
+    return 0;
+}

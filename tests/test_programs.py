@@ -1,0 +1,692 @@
+"""End-to-end tests of the command-line programs adn-stylize and adn-video (examples/).
+
+Run by tests/meson.build with pytest under the python that has torch; ADN_BUILD_DIR points at the
+build folder.  Expected numbers come from an independent PyTorch/numpy implementation of
+METHOD.md for the analytic bundle (encoder = 8x8 space-to-depth, decoder = its inverse, depth =
+luma), written here from the method text, never from the library's code.
+"""
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+BUILD = os.environ.get("ADN_BUILD_DIR", "")
+SOURCE = os.environ.get("ADN_SOURCE_DIR") or os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+DATA = os.environ.get("ADN_SHARED_DATA") or os.path.join(SOURCE, "..", "shared", "data")
+PYTHON = os.environ.get("ADN_PYTHON_TORCH") or sys.executable
+HAVE_TORCH_BACKEND = os.environ.get("ADN_HAVE_TORCH", "1") == "1"
+STYLIZE = os.path.join(BUILD, "examples", "adn-stylize")
+VIDEO = os.path.join(BUILD, "examples", "adn-video")
+EPS = 1e-5
+
+if not (BUILD and os.path.exists(STYLIZE) and os.path.exists(VIDEO)):
+    pytest.skip("ADN_BUILD_DIR does not hold examples/adn-stylize and examples/adn-video",
+                allow_module_level=True)
+
+Image = pytest.importorskip("PIL.Image", reason="PIL is needed to read and write test PNGs")
+
+needs_backend = pytest.mark.skipif(not HAVE_TORCH_BACKEND,
+                                   reason="library built without the torch backend: no model runs")
+
+
+def run(program, *args, stdin=None):
+    return subprocess.run([program] + [str(a) for a in args], input=stdin, capture_output=True,
+                          timeout=600)
+
+
+# ---- images ------------------------------------------------------------------------------------
+
+def write_png(path, array):
+    """uint8 H x W (grey), H x W x 3 or x 4; uint16 H x W (16-bit grey)."""
+    if array.dtype == np.uint16:
+        Image.fromarray(array.astype(np.uint16), mode="I;16").save(path)
+    else:
+        Image.fromarray(array).save(path)
+    return path
+
+
+def read_png(path):
+    with Image.open(path) as img:
+        return np.array(img)
+
+
+def random_image(rng, height, width, channels=3, low=0, high=256):
+    return rng.integers(low, high, size=(height, width, channels), dtype=np.uint8)
+
+
+def to_chw(array_u8):
+    """H x W x 3 uint8 -> 3 x H x W float64 tensor in [0,1]."""
+    return torch.from_numpy(array_u8[..., :3].astype(np.float64) / 255.0).permute(2, 0, 1).contiguous()
+
+
+def to_u8_float(tensor_chw):
+    """Reference output as 8-bit units (clamped, not rounded), H x W x 3."""
+    return tensor_chw.clamp(0, 1).permute(1, 2, 0).numpy() * 255.0
+
+
+def assert_matches_reference(out_u8, ref_chw):
+    """An 8-bit output equals the float reference rounded: within half a level (plus float slack)."""
+    ref = to_u8_float(ref_chw)
+    assert out_u8.shape[:2] == ref.shape[:2]
+    diff = np.abs(out_u8[..., :3].astype(np.float64) - ref)
+    assert diff.max() <= 0.5 + 0.02, f"max |out - reference| = {diff.max():.3f} levels"
+    return diff.max()
+
+
+# ---- reference implementation of METHOD.md for the analytic bundle ------------------------------
+
+def reflect_index(i, n):
+    """Header: bottom/right reflection without repeating the edge, period 2(n-1); n = 1 repeats."""
+    if n == 1:
+        return 0
+    period = 2 * (n - 1)
+    m = i % period
+    return m if m < n else period - m
+
+
+def pad8(x):
+    """C x H x W -> C x H8 x W8 (multiples of 8) by extended reflection at the bottom/right."""
+    _, h, w = x.shape
+    h8, w8 = -(-h // 8) * 8, -(-w // 8) * 8
+    rows = [reflect_index(i, h) for i in range(h8)]
+    cols = [reflect_index(j, w) for j in range(w8)]
+    return x[:, rows][:, :, cols]
+
+
+def encode(x):
+    return F.pixel_unshuffle(pad8(x)[None], 8)[0]
+
+
+def decode(f, height, width):
+    return F.pixel_shuffle(f[None], 8)[0][:, :height, :width]
+
+
+def to_features(map_hw):
+    """A content-size map -> its 8x8 block means at feature resolution (pad, avg_pool2d)."""
+    return F.avg_pool2d(pad8(map_hw[None])[None], 8)[0, 0].reshape(-1)
+
+
+def stats(v, select=None):
+    """Per-channel mean and unbiased std with eps on the variance (METHOD.md section 2)."""
+    if select is not None:
+        v = v[:, select]
+    n = v.shape[1]
+    if n == 0:
+        return torch.zeros(v.shape[0], dtype=v.dtype), torch.full((v.shape[0],), EPS ** 0.5, dtype=v.dtype)
+    mean = v.mean(1)
+    var = ((v - mean[:, None]) ** 2).sum(1) / (n - 1) if n > 1 else torch.zeros_like(mean)
+    return mean, torch.sqrt(var + EPS)
+
+
+def normalize(d):
+    lo, hi = d.min(), d.max()
+    return (d - lo) / (hi - lo) if hi > lo else torch.zeros_like(d)
+
+
+def luma(rgb):
+    """The analytic bundle's depth network (larger = farther)."""
+    return 0.299 * rgb[0] + 0.587 * rgb[1] + 0.114 * rgb[2]
+
+
+def coral(style, content):
+    """METHOD.md section 6 on 3 x N pixel matrices."""
+    def standardize(x):
+        mean, std = x.mean(1, keepdim=True), x.std(1, unbiased=True, keepdim=True)
+        return (x - mean) / std, mean, std
+
+    def sym_power(a, p):
+        e, v = torch.linalg.eigh(a)
+        return v @ torch.diag(e ** p) @ v.T
+
+    xs, _, _ = standardize(style)
+    xc, mc, sc = standardize(content)
+    eye = torch.eye(3, dtype=style.dtype)
+    x = sym_power(xc @ xc.T + eye, 0.5) @ sym_power(xs @ xs.T + eye, -0.5) @ xs
+    return x * sc + mc
+
+
+def reference(content, styles, alpha=1.0, weights=None, regions=None, mask=None, range_map=None,
+              preserve_color=False):
+    """out = G(S t + (1 - S) fc), everything in float64.  range_map: R(D) at content size or None."""
+    _, height, width = content.shape
+    fc = encode(content)
+    c, h, w = fc.shape
+    x = fc.reshape(c, -1)
+    if preserve_color:
+        cpix = content.reshape(3, -1)
+        styles = [coral(s.reshape(3, -1), cpix).reshape(s.shape) for s in styles]
+    style_stats = [stats(encode(s).reshape(c, -1)) for s in styles]
+
+    def adain(k, select=None):
+        cm, cs = stats(x, select)
+        sm, ss = style_stats[k]
+        return ss[:, None] * (x - cm[:, None]) / cs[:, None] + sm[:, None]
+
+    if regions is not None:
+        masks = [to_features(regions[k]) for k in range(len(styles))]
+        t = sum(masks[k] * adain(k, masks[k] > 0.5) for k in range(len(styles)))
+    else:
+        wts = torch.tensor(weights if weights is not None else [1.0] * len(styles), dtype=torch.float64)
+        wts = wts / wts.sum()
+        t = sum(wts[k] * adain(k) for k in range(len(styles)))
+    s = torch.full((h * w,), float(alpha), dtype=torch.float64)
+    if mask is not None:
+        s = s * to_features(mask)
+    if range_map is not None:
+        s = s * to_features(range_map)
+    s = s.clamp(0, 1)
+    f = s * t + (1 - s) * x
+    return decode(f.reshape(c, h, w), height, width), s.reshape(h, w)
+
+
+# ---- fixtures ----------------------------------------------------------------------------------
+
+@pytest.fixture(scope="session")
+def analytic(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bundle") / "analytic"
+    done = subprocess.run([PYTHON, os.path.join(SOURCE, "tools", "adn-export"), "--analytic", "--out",
+                           str(out)], capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+    return out
+
+
+@pytest.fixture
+def images(tmp_path):
+    """A content (37 x 23, odd both ways) and two styles of other sizes and colours."""
+    rng = np.random.default_rng(7)
+    content = random_image(rng, 23, 37)
+    style_a = random_image(rng, 19, 26, low=40, high=120)
+    style_b = (random_image(rng, 32, 24) // 2 + np.array([100, 0, 60], np.uint8))
+    return {
+        "content": write_png(tmp_path / "content.png", content), "content_px": content,
+        "style_a": write_png(tmp_path / "sa.png", style_a), "style_a_px": style_a,
+        "style_b": write_png(tmp_path / "sb.png", style_b), "style_b_px": style_b,
+    }
+
+
+# ---- usage -------------------------------------------------------------------------------------
+
+def test_help_exits_0_and_documents_the_options():
+    done = run(STYLIZE, "--help")
+    assert done.returncode == 0
+    text = done.stdout.decode()
+    for option in ["--content-dir", "--style-dir", "--out-dir", "--out-ext", "--depth-range",
+                   "--depth-is-disparity", "--depth-invalid", "--no-depth", "--mask",
+                   "--interp-weights", "--regions", "--preserve-color", "--content-size",
+                   "--style-size", "--device", "--threads", "--save-depth", "--save-strength",
+                   "--quiet", "Exit status"]:
+        assert option in text, option
+    assert "floor(v K)" in text          # the --regions rule is spelt out
+    video = run(VIDEO, "--help")
+    assert video.returncode == 0
+    for words in ["BT.601", "limited range", "XCOLORRANGE=FULL", "--depth-ema", "C420mpeg2", "C444"]:
+        assert words in video.stdout.decode(), words
+
+
+@pytest.mark.parametrize("program", [STYLIZE, VIDEO])
+def test_unknown_option_exits_1(program):
+    done = run(program, "--no-such-option")
+    assert done.returncode == 1
+    assert "--no-such-option" in done.stderr.decode() and "--help" in done.stderr.decode()
+
+
+@pytest.mark.parametrize("args, says", [
+    ([], "--models"),
+    (["--models", "m", "--content", "c.png", "--content-dir", "d", "--style", "s.png", "--out", "o.png"], "--content"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png"], "--out"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--alpha", "1.5"], "--alpha"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--alpha", "x"], "--alpha"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--depth-range", "0.5"], "--depth-range"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--device", "tpu"], "--device"),
+    (["--models", "m", "--content", "c.png", "--style", "a.png,b.png", "--out", "o.png", "--interp-weights", "1,2,3"], "3 weights for 2 styles"),
+    (["--models", "m", "--content", "c.png", "--style", "a.png,b.png", "--out", "o.png"], "--out-dir"),
+    (["--models", "m", "--content", "c.png", "--style", "a.png,,b.png", "--out-dir", "o"], "empty"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--depth-invalid", "0"], "--depth"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--no-depth", "--depth", "d.png"], "--no-depth"),
+    (["--models", "m", "--content", "c.png", "--style", "a.png,b.png", "--out", "o.png", "--regions", "r.png", "--interp-weights", "1,1"], "exclude"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "--threads"], "needs a value"),
+    (["--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", "stray"], "stray"),
+])
+def test_stylize_usage_errors_exit_1(args, says):
+    done = run(STYLIZE, *args)
+    assert done.returncode == 1, done.stderr.decode()
+    assert says in done.stderr.decode()
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--models", "m"], "--style"),
+    (["--models", "m", "--style", "s.png", "--depth-ema", "1.5"], "--depth-ema"),
+    (["--models", "m", "--style", "a.png,b.png", "--interp-weights", "1"], "1 weights for 2 styles"),
+])
+def test_video_usage_errors_exit_1(args, says):
+    done = run(VIDEO, *args, stdin=b"")
+    assert done.returncode == 1, done.stderr.decode()
+    assert says in done.stderr.decode()
+
+
+# ---- file errors -------------------------------------------------------------------------------
+
+@needs_backend
+def test_missing_files_exit_2_naming_the_file(analytic, images, tmp_path):
+    missing = tmp_path / "no_such_content.png"
+    done = run(STYLIZE, "--models", analytic, "--content", missing, "--style", images["style_a"],
+               "--out", tmp_path / "o.png")
+    assert done.returncode == 2
+    assert str(missing) in done.stderr.decode()
+    assert not (tmp_path / "o.png").exists()
+
+    missing_style = tmp_path / "no_such_style.jpg"
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", missing_style,
+               "--out", tmp_path / "o.png")
+    assert done.returncode == 2 and str(missing_style) in done.stderr.decode()
+
+    done = run(STYLIZE, "--models", tmp_path / "no_bundle", "--content", images["content"], "--style",
+               images["style_a"], "--out", tmp_path / "o.png")
+    assert done.returncode == 2 and "no_bundle" in done.stderr.decode()
+
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--out", tmp_path / "o.png", "--mask", tmp_path / "no_mask.png")
+    assert done.returncode == 2 and "no_mask.png" in done.stderr.decode()
+
+
+@needs_backend
+def test_corrupt_content_exit_2_with_reason(analytic, images, tmp_path):
+    bad = tmp_path / "broken.png"
+    bad.write_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 40)
+    done = run(STYLIZE, "--models", analytic, "--content", bad, "--style", images["style_a"], "--out",
+               tmp_path / "o.png")
+    assert done.returncode == 2
+    message = done.stderr.decode()
+    assert str(bad) in message and len(message.strip().splitlines()[-1]) > len(str(bad)) + 10
+
+
+@needs_backend
+def test_batch_continues_past_a_bad_file_and_exits_2(analytic, images, tmp_path):
+    contents = tmp_path / "contents"
+    contents.mkdir()
+    rng = np.random.default_rng(3)
+    write_png(contents / "a.png", random_image(rng, 16, 24))
+    (contents / "b.jpg").write_bytes(b"\xff\xd8\xff\xe0 this is no JPEG")
+    write_png(contents / "c.png", random_image(rng, 9, 11))
+    (contents / "notes.txt").write_text("not an image, not part of the batch")
+    out = tmp_path / "out"
+    done = run(STYLIZE, "--models", analytic, "--content-dir", contents, "--style",
+               f"{images['style_a']},{tmp_path / 'missing_style.png'}", "--out-dir", out)
+    assert done.returncode == 2
+    message = done.stderr.decode()
+    assert "b.jpg" in message and "missing_style.png" in message and "notes.txt" not in message
+    assert sorted(os.listdir(out)) == ["a_stylized_sa.png", "c_stylized_sa.png"]
+    assert read_png(out / "c_stylized_sa.png").shape == (9, 11, 3)
+
+
+# ---- end to end with the analytic bundle -------------------------------------------------------
+
+@needs_backend
+@pytest.mark.parametrize("height, width", [(1, 1), (23, 37), (17, 9), (48, 64)])
+def test_alpha_0_returns_the_content_exactly(analytic, tmp_path, height, width):
+    rng = np.random.default_rng(height * 100 + width)
+    content = random_image(rng, height, width)
+    write_png(tmp_path / "c.png", content)
+    write_png(tmp_path / "s.png", random_image(rng, 20, 30, low=0, high=90))
+    done = run(STYLIZE, "--models", analytic, "--content", tmp_path / "c.png", "--style", tmp_path / "s.png",
+               "--out", tmp_path / "o.png", "--alpha", "0")
+    assert done.returncode == 0, done.stderr.decode()
+    out = read_png(tmp_path / "o.png")
+    assert out.shape == content.shape
+    assert np.array_equal(out, content)
+
+
+@needs_backend
+def test_alpha_channel_is_carried(analytic, images, tmp_path):
+    rng = np.random.default_rng(11)
+    rgba = random_image(rng, 21, 30, channels=4)
+    write_png(tmp_path / "c.png", rgba)
+    done = run(STYLIZE, "--models", analytic, "--content", tmp_path / "c.png", "--style", images["style_a"],
+               "--out-dir", tmp_path / "out", "--no-depth")
+    assert done.returncode == 0, done.stderr.decode()
+    out = read_png(tmp_path / "out" / "c_stylized_sa.png")
+    assert out.shape == (21, 30, 4)
+    assert np.array_equal(out[..., 3], rgba[..., 3])
+    ref, _ = reference(to_chw(rgba), [to_chw(read_png(images["style_a"]))])
+    assert_matches_reference(out, ref)
+
+
+@needs_backend
+@pytest.mark.parametrize("case", ["alpha", "depth_range", "interp", "regions", "mask", "preserve",
+                                  "content_size"])
+def test_output_matches_reference(analytic, images, tmp_path, case):
+    content = to_chw(images["content_px"])
+    sa, sb = to_chw(images["style_a_px"]), to_chw(images["style_b_px"])
+    base = ["--models", analytic, "--content", images["content"], "--out", tmp_path / "o.png"]
+    one_style = ["--style", images["style_a"]]
+    two_styles = ["--style", f"{images['style_a']},{images['style_b']}"]
+    h, w = content.shape[1:]
+    if case == "alpha":
+        args = one_style + ["--alpha", "0.6", "--no-depth"]
+        ref, _ = reference(content, [sa], alpha=0.6)
+    elif case == "depth_range":   # the bundle's depth is luma (larger = farther)
+        args = one_style + ["--alpha", "0.9", "--depth-range", "0.8,0.1"]
+        ref, _ = reference(content, [sa], alpha=0.9, range_map=0.8 - 0.7 * normalize(luma(content)))
+    elif case == "interp":
+        args = two_styles + ["--interp-weights", "1,3", "--no-depth"]
+        ref, _ = reference(content, [sa, sb], weights=[0.25, 0.75])
+    elif case == "regions":       # grey map: dark = first style, light = second
+        grey = np.zeros((h, w), np.uint8)
+        grey[:, w // 2:] = 200
+        grey[h // 2:, :5] = 127
+        write_png(tmp_path / "regions.png", grey)
+        args = two_styles + ["--regions", tmp_path / "regions.png", "--no-depth"]
+        light = torch.from_numpy((grey >= 128).astype(np.float64))
+        ref, _ = reference(content, [sa, sb], regions=torch.stack([1 - light, light]))
+    elif case == "mask":
+        rng = np.random.default_rng(5)
+        mask = rng.integers(0, 256, size=(h, w), dtype=np.uint8)
+        write_png(tmp_path / "mask.png", mask)
+        args = one_style + ["--mask", tmp_path / "mask.png", "--alpha", "0.8"]
+        ref, _ = reference(content, [sa], alpha=0.8, mask=torch.from_numpy(mask / 255.0),
+                           range_map=normalize(luma(content)))
+    elif case == "preserve":
+        args = one_style + ["--preserve-color", "--no-depth"]
+        ref, _ = reference(content, [sa], preserve_color=True)
+    else:                          # content resized to long side 16 (bilinear, half-pixel centres)
+        args = one_style + ["--content-size", "16", "--no-depth"]
+        small = F.interpolate(content[None], size=(10, 16), mode="bilinear", align_corners=False)[0]
+        ref, _ = reference(small, [sa])
+    done = run(STYLIZE, *base, *args)
+    assert done.returncode == 0, done.stderr.decode()
+    out = read_png(tmp_path / "o.png")
+    assert out.shape[:2] == ref.shape[1:]
+    assert_matches_reference(out, ref)
+    # The case must actually do something: the output is not the content.
+    if case != "content_size":
+        assert np.abs(out.astype(int) - images["content_px"].astype(int)).max() > 10
+
+
+@needs_backend
+def test_region_map_in_colour(analytic, images, tmp_path):
+    """Colour maps: the strongest of the first K channels picks the style (red = 1st, green = 2nd)."""
+    content = to_chw(images["content_px"])
+    h, w = content.shape[1:]
+    colour = np.zeros((h, w, 3), np.uint8)
+    colour[:, :, 0] = 180
+    colour[:12, :, 1] = 250        # top rows: green wins
+    colour[:, 30:, 2] = 255        # blue is not among K = 2 channels: ignored
+    write_png(tmp_path / "regions.png", colour)
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style",
+               f"{images['style_a']},{images['style_b']}", "--regions", tmp_path / "regions.png",
+               "--no-depth", "--out", tmp_path / "o.png")
+    assert done.returncode == 0, done.stderr.decode()
+    green = torch.zeros(h, w, dtype=torch.float64)
+    green[:12] = 1
+    ref, _ = reference(content, [to_chw(images["style_a_px"]), to_chw(images["style_b_px"])],
+                       regions=torch.stack([1 - green, green]))
+    assert_matches_reference(read_png(tmp_path / "o.png"), ref)
+
+
+@needs_backend
+def test_save_depth_and_strength(analytic, images, tmp_path):
+    content = to_chw(images["content_px"])
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--out", tmp_path / "o.png", "--alpha", "0.7", "--depth-range", "0.2,0.9",
+               "--save-depth", tmp_path / "d.png", "--save-strength", tmp_path / "s.png")
+    assert done.returncode == 0, done.stderr.decode()
+    depth = read_png(tmp_path / "d.png").astype(np.float64) / 65535.0
+    strength = read_png(tmp_path / "s.png").astype(np.float64) / 65535.0
+    d_ref = normalize(luma(content))
+    ref, s_ref = reference(content, [to_chw(images["style_a_px"])], alpha=0.7,
+                           range_map=0.2 + 0.7 * d_ref)
+    assert depth.shape == (23, 37) and strength.shape == (3, 5)
+    assert np.abs(depth - d_ref.numpy()).max() <= 1.0 / 65535
+    assert np.abs(strength - s_ref.numpy()).max() <= 1.0 / 65535
+    assert_matches_reference(read_png(tmp_path / "o.png"), ref)
+
+
+@needs_backend
+def test_caller_depth_disparity_with_invalid_pixels(analytic, images, tmp_path):
+    rng = np.random.default_rng(9)
+    content_px = random_image(rng, 24, 32)
+    write_png(tmp_path / "c.png", content_px)
+    disparity = rng.integers(1000, 60000, size=(24, 32)).astype(np.uint16)
+    disparity[:8, :8] = 0          # one whole block unknown
+    disparity[10:13, 20:22] = 0    # and a few pixels elsewhere
+    write_png(tmp_path / "disp.png", disparity)
+    done = run(STYLIZE, "--models", analytic, "--content", tmp_path / "c.png", "--style", images["style_a"],
+               "--out", tmp_path / "o.png", "--depth", tmp_path / "disp.png", "--depth-is-disparity",
+               "--depth-invalid", "0", "--save-depth", tmp_path / "d.png", "--save-strength",
+               tmp_path / "s.png")
+    assert done.returncode == 0, done.stderr.decode()
+    d = torch.from_numpy(disparity.astype(np.float64))
+    valid = d != 0
+    lo, hi = d[valid].min(), d[valid].max()
+    d_ref = torch.where(valid, 1 - (d - lo) / (hi - lo), torch.ones_like(d))
+    # Strength: mean of R(D) = D over the valid pixels of each 8x8 block, R(1) = 1 where none.
+    blocks = (d_ref * valid).reshape(3, 8, 4, 8).sum((1, 3)) / valid.reshape(3, 8, 4, 8).sum((1, 3)).clamp(min=1)
+    blocks[0, 0] = 1.0
+    depth = read_png(tmp_path / "d.png").astype(np.float64) / 65535.0
+    strength = read_png(tmp_path / "s.png").astype(np.float64) / 65535.0
+    assert np.abs(depth - d_ref.numpy()).max() <= 1.0 / 65535
+    assert np.abs(strength - blocks.numpy()).max() <= 1.0 / 65535
+
+
+@needs_backend
+def test_out_dir_names_and_extensions(analytic, images, tmp_path):
+    out = tmp_path / "made"
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style",
+               f"{images['style_a']},{images['style_b']}", "--interp-weights", "1,1", "--out-dir", out,
+               "--out-ext", "jpg", "--quiet")
+    assert done.returncode == 0, done.stderr.decode()
+    assert os.listdir(out) == ["content_stylized_sa+sb.jpg"]
+    assert (out / "content_stylized_sa+sb.jpg").read_bytes()[:3] == b"\xff\xd8\xff"
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style-dir",
+               os.path.dirname(images["style_a"]), "--out-dir", out, "--no-depth")
+    # The style folder holds content.png, sa.png and sb.png: three outputs, named after each.
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(os.listdir(out)) == ["content_stylized_content.png", "content_stylized_sa+sb.jpg",
+                                       "content_stylized_sa.png", "content_stylized_sb.png"]
+
+
+# ---- adn-video ---------------------------------------------------------------------------------
+
+def parse_y4m(data):
+    """Strict Y4M parser: returns (header line, width, height, chroma, [ (Y, Cb, Cr) per frame ])."""
+    header, rest = data.split(b"\n", 1)
+    tags = header.split(b" ")
+    assert tags[0] == b"YUV4MPEG2"
+    tag = {t[:1]: t[1:] for t in tags[1:]}
+    width, height = int(tag[b"W"]), int(tag[b"H"])
+    chroma = tag.get(b"C", b"420jpeg").decode()
+    cw, ch = (width, height) if chroma == "444" else ((width + 1) // 2, (height + 1) // 2)
+    sizes = [width * height, cw * ch, cw * ch]
+    frames = []
+    while rest:
+        line, rest = rest.split(b"\n", 1)
+        assert line == b"FRAME" or line.startswith(b"FRAME "), line[:20]
+        assert len(rest) >= sum(sizes), "truncated frame"
+        planes, offset = [], 0
+        for size, shape in zip(sizes, [(height, width), (ch, cw), (ch, cw)]):
+            planes.append(np.frombuffer(rest[offset:offset + size], np.uint8).reshape(shape))
+            offset += size
+        frames.append(planes)
+        rest = rest[offset:]
+    return header, width, height, chroma, frames
+
+
+def make_y4m(width, height, chroma, frames, extra=b""):
+    out = [b"YUV4MPEG2 W%d H%d F25:1 Ip A1:1 C%s%s\n" % (width, height, chroma.encode(), extra)]
+    for planes in frames:
+        out.append(b"FRAME\n" + b"".join(np.ascontiguousarray(p, np.uint8).tobytes() for p in planes))
+    return b"".join(out)
+
+
+def yuv444_to_rgb(planes, full_range):
+    """BT.601 (Kr = 0.299, Kb = 0.114), 3 x H x W float64, not clipped."""
+    y, cb, cr = (torch.from_numpy(p.astype(np.float64)) for p in planes)
+    if full_range:
+        y, pb, pr = y / 255, (cb - 128) / 255, (cr - 128) / 255
+    else:
+        y, pb, pr = (y - 16) / 219, (cb - 128) / 224, (cr - 128) / 224
+    r = y + 1.402 * pr
+    b = y + 1.772 * pb
+    g = (y - 0.299 * r - 0.114 * b) / 0.587
+    return torch.stack([r, g, b])
+
+
+def rgb_to_yuv444(rgb, full_range):
+    r, g, b = rgb
+    y = 0.299 * r + 0.587 * g + 0.114 * b
+    pb, pr = (b - y) / 1.772, (r - y) / 1.402
+    if full_range:
+        codes = [255 * y, 128 + 255 * pb, 128 + 255 * pr]
+    else:
+        codes = [16 + 219 * y, 128 + 224 * pb, 128 + 224 * pr]
+    return [c.clamp(0, 255).numpy() for c in codes]
+
+
+def assert_codes_close(planes, expected, tolerance):
+    for p, e in zip(planes, expected):
+        diff = np.abs(p.astype(np.float64) - e)
+        assert diff.max() <= tolerance, f"max code difference {diff.max():.2f}"
+
+
+@pytest.fixture(scope="session")
+def bunny(tmp_path_factory):
+    """Short Y4M clips made by ffmpeg from the shared test video."""
+    source = os.path.join(DATA, "video", "cutBunny.mp4")
+    if not os.path.exists(source):
+        pytest.skip(f"no test video at {source}")
+    if shutil.which("ffmpeg") is None:
+        pytest.skip("ffmpeg is not installed")
+    folder = tmp_path_factory.mktemp("video")
+
+    def clip(name, size, pix_fmt, frames):
+        path = folder / name
+        done = subprocess.run(["ffmpeg", "-v", "error", "-i", source, "-frames:v", str(frames), "-vf",
+                               f"scale={size}", "-pix_fmt", pix_fmt, "-f", "yuv4mpegpipe", "-y", str(path)],
+                              capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()
+        return path.read_bytes()
+
+    return {"420": clip("c420.y4m", "66:38", "yuv420p", 5), "444": clip("c444.y4m", "67:37", "yuv444p", 4),
+            "444ema": clip("ema.y4m", "52:36", "yuv444p", 4)}
+
+
+def run_video(analytic, style, data, *args):
+    return run(VIDEO, "--models", analytic, "--style", style, *args, stdin=data)
+
+
+@needs_backend
+@pytest.mark.parametrize("kind", ["420", "444"])
+def test_video_alpha_0_keeps_the_frames(analytic, images, bunny, kind):
+    done = run_video(analytic, images["style_a"], bunny[kind], "--alpha", "0")
+    assert done.returncode == 0, done.stderr.decode()
+    in_header, w, h, chroma, in_frames = parse_y4m(bunny[kind])
+    out_header, ow, oh, out_chroma, out_frames = parse_y4m(done.stdout)
+    assert out_header == in_header and (ow, oh, out_chroma) == (w, h, chroma)
+    assert len(out_frames) == len(in_frames)
+    planes = 1 if kind == "420" else 3   # 4:2:0 chroma is re-filtered; 4:4:4 must round-trip
+    for a, b in zip(in_frames, out_frames):
+        for p in range(planes):
+            assert np.abs(a[p].astype(int) - b[p].astype(int)).max() <= 2
+
+
+@needs_backend
+@pytest.mark.parametrize("full_range", [False, True])
+def test_video_stylizes_in_the_declared_colour_range(analytic, images, tmp_path, full_range):
+    """A 4:4:4 stream stylized with --no-depth equals the reference computed in the colour range the
+    header declares; the same bytes give a different picture in the other range."""
+    rng = np.random.default_rng(21)
+    frames = [[rng.integers(0, 256, (24, 40)).astype(np.uint8) for _ in range(3)] for _ in range(2)]
+    data = make_y4m(40, 24, "444", frames, b" XCOLORRANGE=FULL" if full_range else b"")
+    done = run_video(analytic, images["style_a"], data, "--no-depth", "--alpha", "0.75")
+    assert done.returncode == 0, done.stderr.decode()
+    _, _, _, _, out_frames = parse_y4m(done.stdout)
+    style = to_chw(images["style_a_px"])
+    for planes, out in zip(frames, out_frames):
+        ref, _ = reference(yuv444_to_rgb(planes, full_range), [style], alpha=0.75)
+        assert_codes_close(out, rgb_to_yuv444(ref, full_range), 0.5 + 0.02)
+        other, _ = reference(yuv444_to_rgb(planes, not full_range), [style], alpha=0.75)
+        assert np.abs(out[0] - rgb_to_yuv444(other, not full_range)[0]).max() > 5
+
+
+@needs_backend
+def test_video_depth_is_smoothed_over_time(analytic, images, bunny):
+    """Default --depth-ema 0.8: each frame's depth (luma for this bundle) is normalised, averaged as
+    E_t = 0.8 E_{t-1} + 0.2 D_t, and E_t is the depth map used for frame t."""
+    _, w, h, _, frames = parse_y4m(bunny["444ema"])
+    done = run_video(analytic, images["style_a"], bunny["444ema"], "--depth-range", "0.1,1")
+    assert done.returncode == 0, done.stderr.decode()
+    _, _, _, _, out_frames = parse_y4m(done.stdout)
+    style = to_chw(images["style_a_px"])
+    smoothed = None
+    for planes, out in zip(frames, out_frames):
+        rgb = yuv444_to_rgb(planes, False)
+        d = normalize(luma(rgb))
+        smoothed = d if smoothed is None else 0.8 * smoothed + 0.2 * d
+        ref, _ = reference(rgb, [style], range_map=0.1 + 0.9 * normalize(smoothed))
+        assert_codes_close(out, rgb_to_yuv444(ref, False), 0.5 + 0.05)
+    # Without smoothing the later frames come out differently (the clip moves).
+    plain = run_video(analytic, images["style_a"], bunny["444ema"], "--depth-range", "0.1,1",
+                      "--depth-ema", "0")
+    assert plain.returncode == 0, plain.stderr.decode()
+    _, _, _, _, plain_frames = parse_y4m(plain.stdout)
+    assert np.abs(plain_frames[0][0].astype(int) - out_frames[0][0].astype(int)).max() <= 1
+    assert any(not np.array_equal(a[0], b[0]) for a, b in zip(plain_frames[1:], out_frames[1:]))
+
+
+@needs_backend
+def test_truncated_video_exit_2_and_output_stays_valid(analytic, images, bunny):
+    header_len = bunny["420"].index(b"\n") + 1
+    frame_len = 6 + 66 * 38 + 2 * 33 * 19
+    cut = bunny["420"][:header_len + 3 * frame_len + 100]   # 3 frames and a bit of the 4th
+    done = run_video(analytic, images["style_a"], cut, "--alpha", "0")
+    assert done.returncode == 2
+    assert "frame 4" in done.stderr.decode() and "truncated" in done.stderr.decode()
+    header, _, _, _, frames = parse_y4m(done.stdout)
+    assert header + b"\n" == bunny["420"][:header_len] and len(frames) == 3
+
+
+@needs_backend
+@pytest.mark.parametrize("data, says", [
+    (b"", "no Y4M header"),
+    (b"GIF89a....\n", "YUV4MPEG2"),
+    (b"YUV4MPEG2 W64 H48 F25:1 C422\nFRAME\n", "C422"),
+    (b"YUV4MPEG2 W64 H48 F25:1 C420p10\nFRAME\n", "C420p10"),
+    (b"YUV4MPEG2 W100000 H48\n", "width"),
+    (b"YUV4MPEG2 W30000 H30000\n", "limit"),
+    (b"YUV4MPEG2 W0 H48\n", "width"),
+    (b"YUV4MPEG2 H48\n", "W (width)"),
+    (b"YUV4MPEG2 W4 H2 C444\nFRAME\n" + b"\x80" * 24 + b"FRAMX\n", "frame 2: bad frame header"),
+    (b"YUV4MPEG2 W4 H2 C444\nFRA", "truncated frame header"),
+])
+def test_malformed_y4m_exit_2(analytic, images, data, says):
+    done = run_video(analytic, images["style_a"], data)
+    assert done.returncode == 2
+    assert says in done.stderr.decode()
+    if done.stdout:                     # whatever was written is a valid stream
+        parse_y4m(done.stdout)
+
+
+# ---- the examples against an installed library --------------------------------------------------
+
+@needs_backend
+def test_examples_build_against_the_installed_library(tmp_path):
+    meson = shutil.which("meson")
+    if meson is None or shutil.which("pkg-config") is None:
+        pytest.skip("meson or pkg-config not on PATH: cannot install and build the examples")
+    options = json.loads(subprocess.run([meson, "introspect", "--buildoptions", BUILD], capture_output=True,
+                                        check=True).stdout)
+    prefix = next(o["value"] for o in options if o["name"] == "prefix")
+    done = subprocess.run([meson, "install", "-C", BUILD, "--no-rebuild", "--quiet", "--destdir",
+                           str(tmp_path / "dest")], capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr.decode() + done.stdout.decode()
+    installed = str(tmp_path / "dest") + prefix
+    assert os.path.exists(os.path.join(installed, "bin", "adn-stylize"))
+    done = subprocess.run(["sh", os.path.join(SOURCE, "examples", "build-installed.sh"), installed],
+                          capture_output=True, timeout=600, env=dict(os.environ, PYTHON=PYTHON))
+    assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()

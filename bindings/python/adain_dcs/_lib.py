@@ -1,0 +1,208 @@
+"""Raw ctypes view of include/adain_dcs.h: library loading, struct mirrors and prototypes.
+
+Everything here mirrors the C header one to one; the friendly API lives in the other modules.
+C enums are declared as ``c_int`` (their size and alignment with GCC/Clang on every supported ABI).
+"""
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+from ctypes import (POINTER, CFUNCTYPE, c_char_p, c_float, c_int, c_int32, c_int64, c_size_t,
+                    c_uint8, c_uint64, c_void_p)
+from typing import Optional
+
+SONAME = "libadain_dcs.so.0"
+
+# --- enums (values from the header) ----------------------------------------------------------------
+c_enum = c_int
+
+ADN_OK = 0
+ADN_ERR_INVALID_ARGUMENT = 1
+ADN_ERR_OUT_OF_MEMORY = 2
+ADN_ERR_IO = 3
+ADN_ERR_FORMAT = 4
+ADN_ERR_TOO_LARGE = 5
+ADN_ERR_NON_FINITE = 6
+ADN_ERR_MODEL = 7
+ADN_ERR_DEVICE = 8
+ADN_ERR_UNSUPPORTED = 9
+ADN_ERR_INTERNAL = 10
+
+ADN_FORMAT_UNKNOWN, ADN_FORMAT_PNG, ADN_FORMAT_JPEG = 0, 1, 2
+ADN_PIXELS_RGB, ADN_PIXELS_GRAY = 0, 1
+ADN_DEVICE_AUTO, ADN_DEVICE_CPU, ADN_DEVICE_CUDA = 0, 1, 2
+ADN_DEPTH_KIND_NONE, ADN_DEPTH_KIND_DEPTH, ADN_DEPTH_KIND_DISPARITY = 0, 1, 2
+ADN_DEPTH_AUTO, ADN_DEPTH_NETWORK, ADN_DEPTH_CALLER, ADN_DEPTH_NONE = 0, 1, 2, 3
+ADN_LOG_DEBUG, ADN_LOG_INFO, ADN_LOG_WARN, ADN_LOG_ERROR = 0, 1, 2, 3
+
+ADN_ADAIN_EPS = 1e-5
+
+
+# --- structs ---------------------------------------------------------------------------------------
+class adn_image(ctypes.Structure):
+    _fields_ = [("data", POINTER(c_float)), ("width", c_int32), ("height", c_int32),
+                ("channels", c_int32)]
+
+
+class adn_image_u8(ctypes.Structure):
+    _fields_ = [("data", POINTER(c_uint8)), ("width", c_int32), ("height", c_int32),
+                ("channels", c_int32), ("stride", c_size_t)]
+
+
+class adn_read_params(ctypes.Structure):
+    _fields_ = [("max_pixels", c_uint64), ("mode", c_enum), ("raw_values", c_int32)]
+
+
+class adn_image_info(ctypes.Structure):
+    _fields_ = [("format", c_enum), ("width", c_int32), ("height", c_int32), ("bit_depth", c_int32),
+                ("file_channels", c_int32), ("has_alpha", c_int32)]
+
+
+class adn_write_params(ctypes.Structure):
+    _fields_ = [("jpeg_quality", c_int32), ("png_bit_depth", c_int32)]
+
+
+class adn_depth_norm_params(ctypes.Structure):
+    _fields_ = [("is_disparity", c_int32), ("has_invalid", c_int32), ("invalid_value", c_float)]
+
+
+class adn_model_params(ctypes.Structure):
+    _fields_ = [("device", c_enum), ("cuda_device_index", c_int32), ("n_threads", c_int32),
+                ("load_depth", c_int32), ("optimize", c_int32)]
+
+
+class adn_model_info(ctypes.Structure):
+    _fields_ = [("feature_channels", c_int32), ("downsample", c_int32), ("depth_kind", c_enum),
+                ("device", c_enum), ("depth_lo", c_float), ("depth_hi", c_float)]
+
+
+class adn_stylize_params(ctypes.Structure):
+    _fields_ = [("alpha", c_float),
+                ("mask", POINTER(adn_image)),
+                ("style_weights", POINTER(c_float)),
+                ("region_masks", POINTER(adn_image)),
+                ("depth_source", c_enum),
+                ("depth", POINTER(adn_image)),
+                ("depth_is_disparity", c_int32),
+                ("depth_has_invalid", c_int32),
+                ("depth_invalid_value", c_float),
+                ("preserve_color", c_int32),
+                ("out_depth", POINTER(adn_image)),
+                ("out_strength", POINTER(adn_image))]
+
+
+# Opaque handles: only ever passed back to the library.
+adn_model_p = c_void_p
+adn_style_p = c_void_p
+
+adn_log_callback = CFUNCTYPE(None, c_enum, c_char_p, c_void_p)
+
+F32P = POINTER(c_float)
+U8P = POINTER(c_uint8)
+ImgP = POINTER(adn_image)
+U8ImgP = POINTER(adn_image_u8)
+status_t = c_enum
+
+# name: (restype, argtypes)
+_PROTOTYPES = {
+    "adn_version": (c_char_p, []),
+    "adn_version_number": (c_int, []),
+    "adn_has_feature": (c_int, [c_char_p]),
+    "adn_status_str": (c_char_p, [status_t]),
+    "adn_last_error": (c_char_p, []),
+    "adn_clear_error": (None, []),
+    "adn_set_log_callback": (None, [adn_log_callback, c_void_p, c_enum]),
+    "adn_image_alloc": (status_t, [ImgP, c_int32, c_int32, c_int32]),
+    "adn_image_free": (None, [ImgP]),
+    "adn_image_from_u8": (status_t, [U8ImgP, ImgP, ImgP]),
+    "adn_image_to_u8": (status_t, [ImgP, ImgP, U8ImgP]),
+    "adn_u8_free": (None, [U8ImgP]),
+    "adn_read_default_params": (adn_read_params, []),
+    "adn_write_default_params": (adn_write_params, []),
+    "adn_image_read": (status_t, [c_char_p, POINTER(adn_read_params), ImgP, ImgP,
+                                  POINTER(adn_image_info)]),
+    "adn_image_write": (status_t, [c_char_p, ImgP, ImgP, POINTER(adn_write_params)]),
+    "adn_channel_stats": (status_t, [F32P, c_int32, c_int64, c_float, F32P, F32P]),
+    "adn_channel_stats_masked": (status_t, [F32P, c_int32, c_int64, F32P, c_float, F32P, F32P]),
+    "adn_adain": (status_t, [F32P, c_int32, c_int64, F32P, F32P, c_float, F32P]),
+    "adn_adain_interpolate": (status_t, [F32P, c_int32, c_int64, c_int32, F32P, F32P, F32P, c_float,
+                                         F32P]),
+    "adn_adain_regions": (status_t, [F32P, c_int32, c_int64, c_int32, F32P, F32P, F32P, c_float,
+                                     F32P]),
+    "adn_depth_normalize": (status_t, [F32P, c_int64, POINTER(adn_depth_norm_params), F32P, U8P]),
+    "adn_depth_range_map": (status_t, [F32P, c_int64, c_float, c_float, F32P]),
+    "adn_resize_bilinear": (status_t, [F32P, c_int32, c_int32, c_int32, F32P, c_int32, c_int32]),
+    "adn_round_up": (c_int32, [c_int32, c_int32]),
+    "adn_pad_reflect": (status_t, [F32P, c_int32, c_int32, c_int32, F32P, c_int32, c_int32]),
+    "adn_crop": (status_t, [F32P, c_int32, c_int32, c_int32, F32P, c_int32, c_int32]),
+    "adn_block_average": (status_t, [F32P, U8P, c_int32, c_int32, c_int32, c_int32, c_float, F32P]),
+    "adn_strength_map": (status_t, [c_float, F32P, F32P, c_int64, F32P]),
+    "adn_blend": (status_t, [F32P, F32P, F32P, c_int32, c_int64, F32P]),
+    "adn_coral": (status_t, [F32P, c_int64, F32P, c_int64, F32P]),
+    "adn_model_default_params": (adn_model_params, []),
+    "adn_model_load": (status_t, [c_char_p, POINTER(adn_model_params), POINTER(adn_model_p)]),
+    "adn_model_free": (None, [adn_model_p]),
+    "adn_model_get_info": (status_t, [adn_model_p, POINTER(adn_model_info)]),
+    "adn_set_depth_range": (status_t, [adn_model_p, c_float, c_float]),
+    "adn_style_create": (status_t, [adn_model_p, ImgP, POINTER(adn_style_p)]),
+    "adn_style_free": (None, [adn_style_p]),
+    "adn_style_get_stats": (status_t, [adn_style_p, F32P, F32P, POINTER(c_int32)]),
+    "adn_stylize_default_params": (adn_stylize_params, []),
+    "adn_stylize": (status_t, [adn_model_p, ImgP, POINTER(adn_style_p), c_int32,
+                               POINTER(adn_stylize_params), ImgP]),
+}
+
+
+class _MissingFunction:
+    """Stands in for a symbol the loaded library lacks, so that the rest still works and the
+    caller learns precisely what is missing when (and only when) it is used."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def __call__(self, *args, **kwargs):
+        raise NotImplementedError(f"{self.name} is not exported by the loaded libadain_dcs")
+
+
+def _candidate_paths() -> list:
+    explicit = os.environ.get("ADN_LIBRARY")
+    if explicit:
+        # An explicit path is a promise: do not silently fall back to another copy.
+        return [explicit]
+    found = ctypes.util.find_library("adain_dcs")
+    return [SONAME] + ([found] if found else [])
+
+
+def _open_library() -> ctypes.CDLL:
+    errors = []
+    for candidate in _candidate_paths():
+        try:
+            return ctypes.CDLL(candidate)
+        except OSError as exc:
+            errors.append(f"{candidate}: {exc}")
+    raise ImportError("cannot load libadain_dcs (set ADN_LIBRARY to the full path of "
+                      "libadain_dcs.so): " + "; ".join(errors))
+
+
+class _Functions:
+    """Namespace of the prototyped C functions: ``C.adn_version()`` and so on."""
+
+    def __init__(self, cdll: ctypes.CDLL):
+        for name, (restype, argtypes) in _PROTOTYPES.items():
+            try:
+                fn = getattr(cdll, name)
+            except AttributeError:
+                setattr(self, name, _MissingFunction(name))
+                continue
+            fn.restype = restype
+            fn.argtypes = argtypes
+            setattr(self, name, fn)
+
+    def __getattr__(self, name: str):  # only reached for names missing from _PROTOTYPES
+        raise AttributeError(f"{name} has no prototype in adain_dcs._lib")
+
+
+lib: ctypes.CDLL = _open_library()
+library_path: Optional[str] = getattr(lib, "_name", None)
+C = _Functions(lib)

@@ -263,8 +263,9 @@ static int has_empty_item(const char *list)
 /* ---- options ------------------------------------------------------------------------------- */
 
 /* Handles one of this program's own options: 0 fine, -1 usage error. */
-static int program_option(int code, const char *arg, options *o)
+static int program_option(int code, const char *arg, void *program_options)
 {
+    options *o = program_options;
     switch (code) {
     case OPT_CONTENT: o->content = arg; return 0;
     case OPT_CONTENT_DIR: o->content_dir = arg; return 0;
@@ -315,28 +316,7 @@ static int parse_options(int argc, char **argv, options *o)
     };
     memset(o, 0, sizeof *o);
     cli_shared_defaults(&o->shared);
-    opterr = 0; /* we print our own messages, with the --help hint */
-    int code;
-    while ((code = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-        if (code == 'h') {
-            fputs(usage_text, stdout);
-            return 1;
-        }
-        if (code == OPT_VERSION) {
-            printf("adn-stylize (libadain_dcs %s)\n", adn_version());
-            return 1;
-        }
-        if (code == '?')
-            return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-        if (code == ':')
-            return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        int shared = cli_shared_option(code, optarg, &o->shared);
-        if (shared < 0 || (shared == 0 && program_option(code, optarg, o) != 0))
-            return -1;
-    }
-    if (optind < argc)
-        return cli_usage_error("unexpected argument '%s'", argv[optind]);
-    return 0;
+    return cli_parse_args(argc, argv, long_options, usage_text, OPT_VERSION, &o->shared, program_option, o);
 }
 
 /* Checks the combinations that do not need any file.  Prints and returns -1 on error. */

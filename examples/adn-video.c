@@ -85,8 +85,9 @@ typedef struct video {
 
 /* ---- options ------------------------------------------------------------------------------- */
 
-static int program_option(int code, const char *arg, options *o)
+static int program_option(int code, const char *arg, void *program_options)
 {
+    options *o = program_options;
     switch (code) {
     case OPT_DEPTH_EMA: return cli_parse_float("depth-ema", arg, 0.0f, 1.0f, &o->depth_ema);
     case OPT_DEPTH_SIZE: return cli_parse_int("depth-size", arg, 0, 65536, &o->depth_size);
@@ -113,27 +114,9 @@ static int parse_options(int argc, char **argv, options *o)
     cli_shared_defaults(&o->shared);
     o->depth_ema = 0.8f;
     o->depth_size = 256;
-    opterr = 0;
-    int code;
-    while ((code = getopt_long(argc, argv, ":h", long_options, NULL)) != -1) {
-        if (code == 'h') {
-            fputs(usage_text, stdout);
-            return 1;
-        }
-        if (code == OPT_VERSION) {
-            printf("adn-video (libadain_dcs %s)\n", adn_version());
-            return 1;
-        }
-        if (code == '?')
-            return cli_usage_error("unknown option '%s'", argv[optind - 1]);
-        if (code == ':')
-            return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
-        int shared = cli_shared_option(code, optarg, &o->shared);
-        if (shared < 0 || (shared == 0 && program_option(code, optarg, o) != 0))
-            return -1;
-    }
-    if (optind < argc)
-        return cli_usage_error("unexpected argument '%s'", argv[optind]);
+    int parsed = cli_parse_args(argc, argv, long_options, usage_text, OPT_VERSION, &o->shared, program_option, o);
+    if (parsed != 0)
+        return parsed;
     if (!o->shared.models || !o->shared.styles)
         return cli_usage_error("--models DIR and --style FILE are required");
     int n_styles = 1;

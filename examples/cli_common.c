@@ -322,3 +322,30 @@ void cli_progress_finish(cli_progress *p)
     if (p->enabled)
         fputc('\n', stderr);
 }
+
+int cli_parse_args(int argc, char **argv, const struct option *table, const char *usage_text, int version_code,
+                   cli_shared_options *shared, cli_option_handler handler, void *program_options)
+{
+    opterr = 0; /* we print our own messages, with the --help hint */
+    int code;
+    while ((code = getopt_long(argc, argv, ":h", table, NULL)) != -1) {
+        if (code == 'h') {
+            fputs(usage_text, stdout);
+            return 1;
+        }
+        if (code == version_code) {
+            printf("%s (libadain_dcs %s)\n", cli_program_name(), adn_version());
+            return 1;
+        }
+        if (code == '?')
+            return cli_usage_error("unknown option '%s'", argv[optind - 1]);
+        if (code == ':')
+            return cli_usage_error("option '%s' needs a value", argv[optind - 1]);
+        int handled = cli_shared_option(code, optarg, shared);
+        if (handled < 0 || (handled == 0 && handler(code, optarg, program_options) != 0))
+            return -1;
+    }
+    if (optind < argc)
+        return cli_usage_error("unexpected argument '%s'", argv[optind]);
+    return 0;
+}

@@ -6,6 +6,7 @@
 #ifndef ADN_EXAMPLES_CLI_COMMON_H
 #define ADN_EXAMPLES_CLI_COMMON_H
 
+#include <getopt.h>
 #include <stdint.h>
 
 #include "adain_dcs.h"
@@ -86,6 +87,17 @@ void cli_shared_defaults(cli_shared_options *o);
 /** Handles one shared option.  Returns 1 if it was one (and was fine), 0 if the code is not a
  *  shared option, -1 after a usage error. */
 int cli_shared_option(int code, const char *arg, cli_shared_options *o);
+
+/** A program's handler for its own (non-shared) options: 0 fine, -1 after a usage error. */
+typedef int (*cli_option_handler)(int code, const char *arg, void *program_options);
+
+/** Runs getopt_long over argv with a program's table (CLI_SHARED_LONG_OPTIONS plus its own, with
+ *  "help" as 'h' and "version" as version_code): answers --help (usage_text on stdout) and
+ *  --version, reports unknown options, missing values and stray arguments, handles the shared
+ *  options, and hands the rest to handler.  Returns 0 to run, 1 when --help/--version was
+ *  answered, -1 after a usage error. */
+int cli_parse_args(int argc, char **argv, const struct option *table, const char *usage_text, int version_code,
+                   cli_shared_options *shared, cli_option_handler handler, void *program_options);
 
 /* ---- model and styles ---------------------------------------------------------------------- */
 

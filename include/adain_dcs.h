@@ -138,7 +138,7 @@ typedef struct adn_image_u8 {
 
 /** Allocates img->data for channels x height x width floats (zero-filled) and sets the sizes.
  *  Any data already in img is NOT freed.  Fails with ADN_ERR_INVALID_ARGUMENT for sizes < 1 and
- *  ADN_ERR_TOO_LARGE above 2^31 elements per channel.  Thread-safe. */
+ *  ADN_ERR_TOO_LARGE above 2^31 elements per channel or 4096 channels.  Thread-safe. */
 ADN_API adn_status adn_image_alloc(adn_image *img, int32_t channels, int32_t width, int32_t height);
 
 /** Frees data allocated by this library (adn_image_alloc, adn_image_read, adn_stylize, ...) and
@@ -227,7 +227,8 @@ ADN_API adn_status adn_image_write(const char *path, const adn_image *pixels, co
 
 /** Per-channel mean and standard deviation of a C x N feature map:
  *  mean_c = sum_i x_ci / N,  std_c = sqrt(sum_i (x_ci - mean_c)^2 / (N - 1) + eps)  (variance 0 for
- *  N = 1).  Accumulates in double.  mean and std receive C values each. */
+ *  N = 1).  eps must be > 0 (use ADN_ADAIN_EPS).  Accumulates in double.  mean and std receive C
+ *  values each. */
 ADN_API adn_status adn_channel_stats(const float *x, int32_t channels, int64_t n, float eps,
                                      float *mean, float *std);
 
@@ -250,7 +251,8 @@ ADN_API adn_status adn_adain_interpolate(const float *x, int32_t channels, int64
                                          const float *style_std, float eps, float *out);
 
 /** Region multi-style: out = sum_k m_k * AdaIN_k(x, style_k), where the content statistics of
- *  region k are taken over pixels with m_k > 0.5.  masks is K x N.  out must not alias x. */
+ *  region k are taken over pixels with m_k > 0.5, or over all pixels when region k has none (so
+ *  soft masks never divide by sqrt(eps)).  masks is K x N.  out must not alias x. */
 ADN_API adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n, int32_t n_styles,
                                      const float *masks, const float *style_mean,
                                      const float *style_std, float eps, float *out);
@@ -263,7 +265,7 @@ typedef struct adn_depth_norm_params {
 
 /** Depth normalization (METHOD.md §3): D = (d - min) / (max - min) over valid pixels (constant
  *  map -> 0), then D = 1 - D for disparity.  D = 0 is nearest.  Invalid pixels get D = 1 and
- *  valid[i] = 0 (valid may be NULL when has_invalid is 0; otherwise it receives 1/0 per pixel).
+ *  valid[i] = 0 (valid may be NULL; when given it receives 1/0 per pixel).
  *  A map with no valid pixel gives D = 1 everywhere.  Non-finite valid values are
  *  ADN_ERR_NON_FINITE.  out may alias depth.  params NULL = depth, no invalid value. */
 ADN_API adn_status adn_depth_normalize(const float *depth, int64_t n, const adn_depth_norm_params *params,
@@ -287,7 +289,8 @@ ADN_API int32_t adn_round_up(int32_t size, int32_t multiple);
 ADN_API adn_status adn_pad_reflect(const float *src, int32_t channels, int32_t height, int32_t width,
                                    float *dst, int32_t out_height, int32_t out_width);
 
-/** Crops the top-left C x H2 x W2 of C x H x W (the inverse of adn_pad_reflect). */
+/** Crops the top-left C x H2 x W2 of C x H x W (the inverse of adn_pad_reflect).  dst may be src
+ *  (in place); any other overlap is refused. */
 ADN_API adn_status adn_crop(const float *src, int32_t channels, int32_t height, int32_t width,
                             float *dst, int32_t out_height, int32_t out_width);
 
@@ -331,10 +334,15 @@ typedef enum adn_device {
     ADN_DEVICE_CUDA = 2  /**< fails with ADN_ERR_DEVICE if there is no usable GPU */
 } adn_device;
 
+/** Largest adn_model_params.n_threads accepted. */
+#define ADN_MAX_THREADS 1024
+
 typedef struct adn_model_params {
     adn_device device;          /**< default ADN_DEVICE_AUTO */
     int32_t cuda_device_index;  /**< default 0 */
-    int32_t n_threads;          /**< CPU threads for torch; 0 = number of cores (default) */
+    int32_t n_threads;          /**< CPU threads for torch, 0..ADN_MAX_THREADS; 0 = number of cores
+                                     (default).  libtorch has one process-wide pool: the last
+                                     model loaded sets it */
     int32_t load_depth;         /**< 1: load depth.pt if present (default 1) */
     int32_t optimize;           /**< 1: freeze + optimize_for_inference after loading (default 1) */
 } adn_model_params;
@@ -400,15 +408,16 @@ typedef struct adn_stylize_params {
                                         summing to 1 per pixel: region multi-style.  They take
                                         the mask's path to feature resolution (pad, 8x8 average);
                                         region k's content statistics use the pixels where
-                                        m_k > 0.5 and t = sum_k m_k AdaIN_k.  Excludes
-                                        style_weights. */
+                                        m_k > 0.5 (all pixels if none) and
+                                        t = sum_k m_k AdaIN_k.  Excludes style_weights. */
     adn_depth_source depth_source; /**< default ADN_DEPTH_AUTO */
     const adn_image *depth;        /**< 1 x h x w caller depth (any size; resized bilinearly) */
     int32_t depth_is_disparity;    /**< for the caller map: 1 = larger is nearer */
     int32_t depth_has_invalid;     /**< for the caller map: honour depth_invalid_value */
     float depth_invalid_value;     /**< e.g. 0 (Middlebury, Kinect) */
     int32_t preserve_color;        /**< 1: CORAL-match each style's colours to the content first
-                                        (re-encodes the style on every call) */
+                                        (re-encodes the style on every call); with a 1-pixel
+                                        content or style only the mean colour is matched */
     adn_image *out_depth;          /**< optional: receives D (1 x H x W, normalised, 0 = near) */
     adn_image *out_strength;       /**< optional: receives S (1 x h x w at feature resolution) */
 } adn_stylize_params;
@@ -418,7 +427,8 @@ ADN_API adn_stylize_params adn_stylize_default_params(void);
 /** Renders content (3 x H x W RGB in [0,1], any size) in the style of styles[0..n_styles-1]
  *  (all made with this model) and writes a 3 x H x W result to *out.  If out->data is NULL the
  *  library allocates it (free with adn_image_free); otherwise it must already be 3 x H x W.
- *  out_depth / out_strength follow the same rule.  params may be NULL for the defaults.
+ *  out_depth / out_strength follow the same rule (all sizes are checked before any work; on
+ *  failure buffers the library allocated are freed again).  params may be NULL for the defaults.
  *  The output is not clamped (clamping happens when writing 8-bit).
  *  Thread-safe: several threads may stylize with one model at once (libtorch's own thread pool is
  *  shared; for throughput prefer one call at a time with n_threads cores). */

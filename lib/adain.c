@@ -28,7 +28,8 @@ static adn_status check_feature_map(const char *fn, const float *x, int32_t chan
 
 static adn_status check_eps(const char *fn, float eps) {
     if (!isfinite(eps)) return adn_fail(ADN_ERR_NON_FINITE, "%s: eps is not finite", fn);
-    if (eps < 0) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: eps (%g) must be >= 0", fn, (double)eps);
+    /* eps > 0 keeps a constant channel (std 0) from dividing by zero. */
+    if (eps <= 0) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: eps (%g) must be > 0", fn, (double)eps);
     return ADN_OK;
 }
 
@@ -55,6 +56,13 @@ static int is_selected(const float *weight, int64_t i) { return !weight || weigh
  * No selected pixel gives mean 0, std sqrt(eps); one pixel gives variance 0 (no N-1 = 0 division).
  * Returns 0 when a selected value is not finite (the double sum cannot overflow from finite floats:
  * 2^63 * FLT_MAX is far below DBL_MAX). */
+/* 1 if no pixel of the region mask is selected (weight > 0.5). */
+static int region_is_empty(const float *mask, int64_t n) {
+    for (int64_t i = 0; i < n; ++i)
+        if (is_selected(mask, i)) return 0;
+    return 1;
+}
+
 static int row_moments(const float *row, const float *weight, int64_t n, double eps, channel_moments *out) {
     double sum = 0;
     int64_t count = 0;
@@ -257,6 +265,12 @@ adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n, int32_
     if (!adn_all_finite(masks, mask_size))
         return adn_fail(ADN_ERR_NON_FINITE, "%s: masks contain NaN or infinity", fn);
 
+    /* A region with no pixel above 0.5 (two 0.5/0.5 masks, a sliver lost in the 8x8 averaging)
+     * has no statistics of its own; it takes those of the whole map, i.e. plain AdaIN, instead of
+     * dividing by sqrt(eps). */
+    uint8_t *empty = malloc((size_t)n_styles);
+    if (!empty) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %d region flags", fn, (int)n_styles);
+    for (int32_t k = 0; k < n_styles; ++k) empty[k] = region_is_empty(masks + (int64_t)k * n, n);
     for (int32_t c = 0; c < channels; ++c) {
         const float *row = x + (int64_t)c * n;
         float *dst = out + (int64_t)c * n;
@@ -264,11 +278,12 @@ adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n, int32_
         for (int32_t k = 0; k < n_styles; ++k) {
             const float *mask = masks + (int64_t)k * n;
             channel_moments m = {0.0, 1.0};
-            row_moments(row, mask, n, eps, &m); /* cannot fail: x was checked above */
+            row_moments(row, empty[k] ? NULL : mask, n, eps, &m); /* cannot fail: x was checked above */
             double scale = style_std[(int64_t)k * channels + c] / m.std;
             double shift = style_mean[(int64_t)k * channels + c];
             for (int64_t i = 0; i < n; ++i) dst[i] += (float)(mask[i] * ((row[i] - m.mean) * scale + shift));
         }
     }
+    free(empty);
     return ADN_OK;
 }

@@ -281,12 +281,16 @@ static adn_status check_write_inputs(const char *path, const adn_image *pixels, 
  * 0666 & ~umask permissions (mkstemp would make it 0600), and returns it open for writing. */
 static adn_status create_temp_file(const char *path, char **temp_path, FILE **file) {
     static atomic_uint counter;
-    const size_t size = strlen(path) + 64;
+    /* A short name of its own in the same folder: appending to the output's name could push a long
+     * (but legal) file name past NAME_MAX. */
+    const char *slash = strrchr(path, '/');
+    const int dir_length = slash ? (int)(slash - path + 1) : 0;
+    const size_t size = (size_t)dir_length + 64;
     char *name = malloc(size);
     if (!name) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a temporary file name");
     int fd = -1, err = 0;
     for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-        snprintf(name, size, "%s.tmp-%ld-%u", path, (long)getpid(), atomic_fetch_add(&counter, 1u));
+        snprintf(name, size, "%.*s.adn-%ld-%u.tmp", dir_length, path, (long)getpid(), atomic_fetch_add(&counter, 1u));
         fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
         err = errno;
         if (fd < 0 && err != EEXIST) break;

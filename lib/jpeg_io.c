@@ -23,7 +23,13 @@ typedef struct jpeg_context {
     adn_status status;         /* ADN_OK once the guarded part has finished */
     int own_failure;           /* a check of ours, not libjpeg, failed (message already set) */
     char message[JMSG_LENGTH_MAX];
+    struct jpeg_progress_mgr progress; /* reader: caps the number of progressive scans */
 } jpeg_context;
+
+/* A progressive JPEG may repeat tiny scans thousands of times, each costing a pass over the whole
+ * image (a 2 MB file took 53 s).  Real encoders use about 10; libjpeg-turbo's own tools stop at
+ * 500. */
+#define ADN_JPEG_MAX_SCANS 500
 
 static void jpeg_error_exit(j_common_ptr cinfo) {
     jpeg_context *ctx = (jpeg_context *)cinfo->err;
@@ -68,6 +74,14 @@ static void jpeg_fail_inside(jpeg_context *ctx, adn_status status) {
     ctx->status = status;
     ctx->own_failure = 1;
     longjmp(ctx->jump, 1);
+}
+
+static void jpeg_scan_limit(j_common_ptr cinfo) {
+    j_decompress_ptr d = (j_decompress_ptr)cinfo;
+    if (!cinfo->is_decompressor || d->input_scan_number <= ADN_JPEG_MAX_SCANS) return;
+    jpeg_context *ctx = (jpeg_context *)cinfo->err;
+    adn_fail(ADN_ERR_FORMAT, "cannot read JPEG '%s': more than %d progressive scans", ctx->path, ADN_JPEG_MAX_SCANS);
+    jpeg_fail_inside(ctx, ADN_ERR_FORMAT);
 }
 
 /* CMYK -> RGB with the multiplicative model R = (1 - C)(1 - K) in ink fractions.
@@ -115,6 +129,8 @@ static void jpeg_read_pixels(jpeg_context *ctx, struct jpeg_decompress_struct *c
 static void jpeg_read_guarded(jpeg_context *ctx, struct jpeg_decompress_struct *cinfo, FILE *file) {
     if (setjmp(ctx->jump)) return;
     jpeg_create_decompress(cinfo);
+    ctx->progress.progress_monitor = jpeg_scan_limit;
+    cinfo->progress = &ctx->progress;
     jpeg_stdio_src(cinfo, file);
     jpeg_read_header(cinfo, TRUE);
     adn_status st = adn_check_header_size(ctx->path, cinfo->image_width, cinfo->image_height, ctx->max_pixels);
@@ -197,6 +213,9 @@ adn_status adn_jpeg_write(FILE *file, const char *path, const adn_raster *in, in
     if ((in->channels != 1 && in->channels != 3) || in->bit_depth != 8)
         return adn_fail(ADN_ERR_INTERNAL, "JPEG writer got %d channels at %d bits", (int)in->channels,
                         (int)in->bit_depth);
+    if (in->width > JPEG_MAX_DIMENSION || in->height > JPEG_MAX_DIMENSION)
+        return adn_fail(ADN_ERR_TOO_LARGE, "cannot write JPEG '%s': %dx%d exceeds the format's %d pixels per side", path,
+                        (int)in->width, (int)in->height, (int)JPEG_MAX_DIMENSION);
     struct jpeg_compress_struct cinfo;
     jpeg_context ctx = {.path = path, .raster = (adn_raster *)in, .status = ADN_ERR_IO};
     memset(&cinfo, 0, sizeof cinfo);

@@ -68,7 +68,9 @@ adn_status adn_model_load(const char *bundle_dir, const adn_model_params *params
     adn_model_params p = params ? *params : adn_model_default_params();
     if (p.device != ADN_DEVICE_AUTO && p.device != ADN_DEVICE_CPU && p.device != ADN_DEVICE_CUDA)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: unknown device %d", (int)p.device);
-    if (p.n_threads < 0) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: n_threads must be >= 0");
+    /* libgomp exits the process when asked for absurd thread counts, so they never reach it. */
+    if (p.n_threads < 0 || p.n_threads > ADN_MAX_THREADS)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: n_threads must be in 0..%d (got %d)", ADN_MAX_THREADS, (int)p.n_threads);
     adn_model *m = calloc(1, sizeof *m);
     if (!m) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a model");
     adn_status st = adn_backend_load(bundle_dir, &p, &m->backend, &m->info);
@@ -275,6 +277,39 @@ static adn_status validate_map(const adn_image *img, int32_t channels, int32_t w
     return ADN_OK;
 }
 
+/* Every value of a caller's depth map must be finite, except pixels marked with the invalid value
+ * (checked before resizing, which could skip a NaN). */
+static adn_status check_caller_depth(const adn_stylize_params *p) {
+    const float *d = p->depth->data;
+    const int64_t n = (int64_t)p->depth->width * p->depth->height;
+    for (int64_t i = 0; i < n; ++i) {
+        if (p->depth_has_invalid && d[i] == p->depth_invalid_value) continue;
+        if (!isfinite(d[i])) return adn_fail(ADN_ERR_NON_FINITE, "caller depth map has a non-finite value at pixel %lld", (long long)i);
+    }
+    return ADN_OK;
+}
+
+/* Weights must be usable before any network runs: finite, >= 0, with a positive sum. */
+static adn_status check_weights(const float *weights, int32_t n_styles) {
+    double total = 0;
+    for (int32_t k = 0; k < n_styles; ++k) {
+        if (!isfinite(weights[k]) || weights[k] < 0)
+            return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: style weight %d (%g) must be finite and >= 0", (int)k, weights[k]);
+        total += weights[k];
+    }
+    if (!(total > 0)) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: style weights sum to 0");
+    return ADN_OK;
+}
+
+/* A caller-provided output map must already have its size; an empty one is allocated later. */
+static adn_status check_output_map(const adn_image *img, int32_t channels, int32_t width, int32_t height, const char *what) {
+    if (!img || !img->data) return ADN_OK;
+    if (img->channels != channels || img->width != width || img->height != height)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s must be %dx%dx%d (CxHxW), is %dx%dx%d", what, (int)channels, (int)height, (int)width,
+                        (int)img->channels, (int)img->height, (int)img->width);
+    return ADN_OK;
+}
+
 static adn_depth_source resolve_depth_source(const adn_model *model, adn_depth_source requested) {
     if (requested != ADN_DEPTH_AUTO) return requested;
     return model->info.depth_kind == ADN_DEPTH_KIND_NONE ? ADN_DEPTH_NONE : ADN_DEPTH_NETWORK;
@@ -297,12 +332,17 @@ static adn_status validate_stylize(const adn_model *model, const adn_image *cont
         if (p->style_weights) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: region_masks and style_weights exclude each other");
         if ((st = validate_map(p->region_masks, n_styles, w, h, "region_masks"))) return st;
     }
+    if (p->style_weights && (st = check_weights(p->style_weights, n_styles))) return st;
+    const int32_t ds = model->info.downsample;
+    if ((st = check_output_map(p->out_depth, 1, w, h, "out_depth")) ||
+        (st = check_output_map(p->out_strength, 1, adn_round_up(w, ds) / ds, adn_round_up(h, ds) / ds, "out_strength")))
+        return st;
     switch (resolve_depth_source(model, p->depth_source)) {
     case ADN_DEPTH_NETWORK:
         if (model->info.depth_kind == ADN_DEPTH_KIND_NONE) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: depth from the network was requested but the model has no depth.pt");
         break;
     case ADN_DEPTH_CALLER:
-        if ((st = adn_check_image(p->depth, 1, "caller depth map"))) return st;
+        if ((st = adn_check_image(p->depth, 1, "caller depth map")) || (st = check_caller_depth(p))) return st;
         if (p->depth_has_invalid && (p->depth->width != w || p->depth->height != h))
             return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: a depth map with an invalid value must have the content's size %dx%d (HxW), is %dx%d", (int)h, (int)w,
                             (int)p->depth->height, (int)p->depth->width);
@@ -311,6 +351,19 @@ static adn_status validate_stylize(const adn_model *model, const adn_image *cont
         break;
     default:
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: unknown depth source %d", (int)p->depth_source);
+    }
+    return ADN_OK;
+}
+
+/* Colour preservation for a 1-pixel content or style, where CORAL's unbiased std is undefined:
+ * only the mean colour is matched, x' = x_s - mean(x_s) + mean(x_c). */
+static adn_status match_mean_colour(const float *style, int64_t ns, const float *content, int64_t nc, float *out) {
+    for (int c = 0; c < 3; ++c) {
+        double style_sum = 0, content_sum = 0;
+        for (int64_t i = 0; i < ns; ++i) style_sum += style[c * ns + i];
+        for (int64_t i = 0; i < nc; ++i) content_sum += content[c * nc + i];
+        const double shift = content_sum / (double)nc - style_sum / (double)ns;
+        for (int64_t i = 0; i < ns; ++i) out[c * ns + i] = (float)(style[c * ns + i] + shift);
     }
     return ADN_OK;
 }
@@ -332,10 +385,10 @@ static adn_status gather_style_stats(const adn_model *model, const adn_image *co
         }
         const adn_image *s = &styles[k]->image;
         const int64_t ns = (int64_t)s->width * s->height, nc = (int64_t)content->width * content->height;
-        if (ns < 2 || nc < 2) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "colour preservation needs at least 2 pixels in style and content");
         float *matched = alloc_floats(3 * ns);
         if (!matched) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a colour-matched style");
-        adn_status st = adn_coral(s->data, ns, content->data, nc, matched);
+        adn_status st = ns >= 2 && nc >= 2 ? adn_coral(s->data, ns, content->data, nc, matched)
+                                           : match_mean_colour(s->data, ns, content->data, nc, matched);
         if (!st) st = style_stats(model, matched, s->height, s->width, mean, std);
         free(matched);
         if (st) return st;
@@ -517,7 +570,10 @@ adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_sty
     adn_stylize_params p = params ? *params : adn_stylize_default_params();
     adn_status st = validate_stylize(model, content, styles, n_styles, &p);
     if (st) return st;
+    /* Remember which outputs the caller brought, so a failure frees only what we allocated. */
     const int caller_owned_out = out && out->data;
+    const int caller_owned_depth = p.out_depth && p.out_depth->data;
+    const int caller_owned_strength = p.out_strength && p.out_strength->data;
     if ((st = adn_image_prepare_output(out, 3, content->width, content->height, "out"))) return st;
     stylize_work w;
     memset(&w, 0, sizeof w);
@@ -526,6 +582,10 @@ adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_sty
     st = run_pipeline(model, content, styles, n_styles, &p, out, &w);
     work_release(&w);
     last_timings.total_ms = now_ms() - start;
-    if (st && !caller_owned_out) adn_image_free(out);
+    if (st) {
+        if (!caller_owned_out) adn_image_free(out);
+        if (p.out_depth && !caller_owned_depth) adn_image_free(p.out_depth);
+        if (p.out_strength && !caller_owned_strength) adn_image_free(p.out_strength);
+    }
     return st;
 }

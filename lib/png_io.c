@@ -95,6 +95,9 @@ static void png_limit_reader(png_context *ctx) {
     uint64_t dim_max = ctx->max_pixels < PNG_UINT_31_MAX ? ctx->max_pixels : PNG_UINT_31_MAX;
     png_set_user_limits(ctx->png, (png_uint_32)dim_max, (png_uint_32)dim_max);
     png_set_chunk_malloc_max(ctx->png, PNG_CHUNK_MALLOC_MAX);
+    /* libpng only warns about a bad CRC in an ancillary chunk (tRNS, gAMA, ...) and drops the
+     * chunk, which would silently lose transparency: any CRC error makes the file corrupt. */
+    png_set_crc_action(ctx->png, PNG_CRC_ERROR_QUIT, PNG_CRC_ERROR_QUIT);
     png_set_chunk_cache_max(ctx->png, PNG_CHUNK_CACHE_MAX);
 #ifdef PNG_HANDLE_AS_UNKNOWN_SUPPORTED
     /* Text and ICC profiles are not used: skipping them avoids decompressing them at all. */

@@ -147,8 +147,9 @@ adn_status adn_pad_reflect(const float *src, int32_t channels, int32_t height, i
 adn_status adn_crop(const float *src, int32_t channels, int32_t height, int32_t width, float *dst,
                     int32_t out_height, int32_t out_width) {
     static const char fn[] = "adn_crop";
-    /* Every destination row lies at or before its source row, so memmove makes in-place crops work. */
-    adn_status st = check_src_dst(fn, src, channels, height, width, dst, out_height, out_width, 1);
+    /* In place (dst == src) every destination row lies at or before its source row, so memmove
+     * works; any other overlap could overwrite rows not yet read. */
+    adn_status st = check_src_dst(fn, src, channels, height, width, dst, out_height, out_width, dst == src);
     if (st != ADN_OK) return st;
     if (out_height > height || out_width > width)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: output %dx%d is larger than input %dx%d", fn,

@@ -12,6 +12,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <memory>
 #include <new>
 #include <optional>
 #include <string>
@@ -34,19 +35,43 @@ struct adn_features {
 
 namespace {
 
+// The cause of a TorchScript interpreter error is its last line; the lines before are a
+// traceback, which would push the cause out of the one-line message.
+std::string last_line(const char *text) {
+    std::string s(text ? text : "");
+    size_t end = s.find_last_not_of(" \t\r\n");
+    if (end == std::string::npos) return "unknown error";
+    size_t start = s.find_last_of("\r\n", end);
+    return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+}
+
+bool says_out_of_memory(const std::string &message) {
+    return message.find("out of memory") != std::string::npos || message.find("can't allocate memory") != std::string::npos;
+}
+
+adn_status fail_with(adn_status status_for_errors, const char *what, const char *text) {
+    std::string cause = last_line(text);
+    return adn_fail(says_out_of_memory(cause) ? ADN_ERR_OUT_OF_MEMORY : status_for_errors, "%s: %s", what, cause.c_str());
+}
+
 // Runs f and converts any exception into a status.  `status_for_errors` is what a torch error means
 // at this call site (a bad model while loading, an internal failure while running).
 template <class F>
 adn_status guarded(adn_status status_for_errors, const char *what, F &&f) noexcept {
     try {
-        return f();
-    } catch (const c10::Error &e) {
-        return adn_fail(status_for_errors, "%s: %s", what, e.what_without_backtrace());
-    } catch (const std::bad_alloc &) {
-        return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
-    } catch (const std::exception &e) {
-        return adn_fail(status_for_errors, "%s: %s", what, e.what());
+        try {
+            return f();
+        } catch (const c10::OutOfMemoryError &e) {
+            return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: %s", what, last_line(e.what_without_backtrace()).c_str());
+        } catch (const c10::Error &e) {
+            return fail_with(status_for_errors, what, e.what_without_backtrace());
+        } catch (const std::bad_alloc &) {
+            return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
+        } catch (const std::exception &e) {
+            return fail_with(status_for_errors, what, e.what());
+        }
     } catch (...) {
+        // Also catches a throw from the handlers themselves (std::string can run out of memory).
         return adn_fail(ADN_ERR_INTERNAL, "%s: unknown exception", what);
     }
 }
@@ -124,7 +149,10 @@ adn_status resolve_device(const adn_model_params &p, torch::Device *device) {
         *device = torch::Device(torch::kCUDA, (c10::DeviceIndex)p.cuda_device_index);
         return ADN_OK;
     case ADN_DEVICE_AUTO:
-        *device = cuda ? torch::Device(torch::kCUDA, 0) : torch::Device(torch::kCPU);
+        if (cuda && p.cuda_device_index >= 0 && p.cuda_device_index < (int)torch::cuda::device_count())
+            *device = torch::Device(torch::kCUDA, (c10::DeviceIndex)p.cuda_device_index);
+        else
+            *device = torch::Device(torch::kCPU);
         return ADN_OK;
     }
     return adn_fail(ADN_ERR_INVALID_ARGUMENT, "unknown device %d", (int)p.device);
@@ -151,6 +179,11 @@ bool has_shape(const torch::Tensor &t, std::initializer_list<int64_t> dims) {
         ++i;
     }
     return true;
+}
+
+bool is_depth_map(const torch::Tensor &d) {
+    return d.scalar_type() == torch::kFloat32 && (has_shape(d, {1, 1, -1, -1}) || has_shape(d, {1, -1, -1})) && d.size(-1) >= 1 &&
+           d.size(-2) >= 1;
 }
 
 // A small forward pass of every module checks the shapes the contract promises, so a wrong bundle
@@ -186,8 +219,8 @@ adn_status probe(adn_backend *b) {
             return ADN_OK;
         });
         if (st) return st;
-        if (d.scalar_type() != torch::kFloat32 || !(has_shape(d, {1, 1, -1, -1}) || has_shape(d, {1, -1, -1})))
-            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s, expected [1,1,h,w] or [1,h,w] float32", shape_of(d).c_str());
+        if (!is_depth_map(d))
+            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s, expected [1,1,h,w] or [1,h,w] float32 with h, w >= 1", shape_of(d).c_str());
     }
     return ADN_OK;
 }
@@ -233,7 +266,7 @@ adn_status load_bundle(adn_backend *b, const char *bundle_dir, const adn_model_p
         if ((st = load_module(dir, "depth.pt", b->device, &depth))) return st;
         b->depth = depth;
     }
-    if ((st = read_contract(b)) || (st = probe(b))) return st;
+    if ((st = read_contract(b))) return st;
     if (p.optimize) {
         st = guarded(ADN_ERR_MODEL, "optimizing modules", [&] {
             optimize_module(&b->encoder);
@@ -243,6 +276,8 @@ adn_status load_bundle(adn_backend *b, const char *bundle_dir, const adn_model_p
         });
         if (st) return st;
     }
+    // After optimizing, so a graph that only fails once frozen is caught here, not in adn_stylize.
+    if ((st = probe(b))) return st;
     adn_log(ADN_LOG_INFO, "loaded bundle %s: %d channels, /%d, depth %s, on %s", bundle_dir, (int)b->info.channels, (int)b->info.downsample,
             b->info.depth_kind == ADN_DEPTH_KIND_NONE ? "none" : b->info.depth_kind == ADN_DEPTH_KIND_DEPTH ? "depth" : "disparity",
             b->device.str().c_str());
@@ -278,13 +313,7 @@ adn_status adn_backend_load(const char *bundle_dir, const adn_model_params *para
     return ADN_OK;
 }
 
-void adn_backend_free(adn_backend *backend) {
-    try {
-        delete backend;
-    } catch (...) {
-        // Destructors of torch objects do not throw in practice; nothing may cross the ABI anyway.
-    }
-}
+void adn_backend_free(adn_backend *backend) { delete backend; }
 
 adn_status adn_backend_encode(adn_backend *b, const float *rgb, int32_t height, int32_t width, adn_features **features, float **data,
                               int32_t *feat_height, int32_t *feat_width) {
@@ -301,11 +330,12 @@ adn_status adn_backend_encode(adn_backend *b, const float *rgb, int32_t height, 
         if (f.scalar_type() != torch::kFloat32 || !has_shape(f, {1, b->info.channels, h, w}))
             return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s for input [1,3,%d,%d], expected [1,%d,%lld,%lld]", shape_of(f).c_str(), (int)height, (int)width,
                             (int)b->info.channels, (long long)h, (long long)w);
-        auto *feat = new adn_features();
+        auto feat = std::make_unique<adn_features>();
         feat->on_device = f.contiguous();
         feat->host = feat->on_device.is_cpu() ? feat->on_device : feat->on_device.to(torch::kCPU).contiguous();
-        *features = feat;
-        *data = feat->host.data_ptr<float>();
+        float *host_data = feat->host.data_ptr<float>();
+        *features = feat.release();  // nothing below can throw
+        *data = host_data;
         *feat_height = (int32_t)h;
         *feat_width = (int32_t)w;
         return ADN_OK;
@@ -326,12 +356,7 @@ adn_status adn_backend_decode(adn_backend *b, adn_features *features, float *out
     });
 }
 
-void adn_features_free(adn_features *features) {
-    try {
-        delete features;
-    } catch (...) {
-    }
-}
+void adn_features_free(adn_features *features) { delete features; }
 
 adn_status adn_backend_depth(adn_backend *b, const float *rgb, int32_t height, int32_t width, float **out, int32_t *out_height, int32_t *out_width) {
     *out = nullptr;
@@ -339,8 +364,8 @@ adn_status adn_backend_depth(adn_backend *b, const float *rgb, int32_t height, i
     return guarded(ADN_ERR_INTERNAL, "depth network", [&] {
         c10::InferenceMode guard;
         torch::Tensor d = run(*b->depth, image_tensor(b, rgb, height, width));
-        if (d.scalar_type() != torch::kFloat32 || !(has_shape(d, {1, 1, -1, -1}) || has_shape(d, {1, -1, -1})))
-            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s, expected [1,1,h,w] or [1,h,w]", shape_of(d).c_str());
+        if (!is_depth_map(d))
+            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s, expected [1,1,h,w] or [1,h,w] float32 with h, w >= 1", shape_of(d).c_str());
         torch::Tensor host = d.reshape({d.size(-2), d.size(-1)}).to(torch::kCPU).contiguous();
         size_t count = (size_t)host.numel();
         float *buf = (float *)std::malloc(count * sizeof(float));

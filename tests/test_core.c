@@ -574,6 +574,28 @@ START_TEST(errors_adain) {
 }
 END_TEST
 
+/* Review findings: eps must be > 0; a region with no pixel above 0.5 is plain AdaIN (not a
+ * division by sqrt(eps)); only an exactly in-place crop may overlap. */
+START_TEST(errors_and_fallbacks_found_in_review) {
+    const float x[2 * 4] = {1, 2, 3, 4, 5, 5, 5, 5}; /* channel 1 is constant */
+    float mean[2] = {0.5f, -1.0f}, std[2] = {2.0f, 3.0f}, out[8], plain[8];
+    EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_adain(x, 2, 4, mean, std, 0.0f, out));
+    EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_channel_stats(x, 2, 4, -1e-5f, mean, std));
+
+    const float halves[2 * 4] = {0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f, 0.5f}; /* both regions empty */
+    const float style_mean[2 * 2] = {0.5f, -1.0f, 0.5f, -1.0f}, style_std[2 * 2] = {2.0f, 3.0f, 2.0f, 3.0f};
+    EXPECT_OK(adn_adain_regions(x, 2, 4, 2, halves, style_mean, style_std, ADN_ADAIN_EPS, out));
+    EXPECT_OK(adn_adain(x, 2, 4, mean, std, ADN_ADAIN_EPS, plain));
+    for (int i = 0; i < 8; ++i) ck_assert_float_eq_tol(out[i], plain[i], 1e-5f);
+
+    float buffer[3 * 3] = {1, 2, 3, 4, 5, 6, 7, 8, 9};
+    EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_crop(buffer, 1, 2, 3, buffer + 1, 2, 2)); /* shifted overlap */
+    EXPECT_OK(adn_crop(buffer, 1, 3, 3, buffer, 2, 2));                                 /* in place */
+    const float want[4] = {1, 2, 4, 5};
+    for (int i = 0; i < 4; ++i) ck_assert_float_eq(buffer[i], want[i]);
+}
+END_TEST
+
 START_TEST(errors_depth) {
     const float d[3] = {1, NAN, 2}, inf_d[2] = {1, INFINITY}, fine[2] = {1, 2};
     float out[3];
@@ -690,6 +712,7 @@ static Suite *core_suite(void) {
 
     TCase *errors = test_case("errors");
     tcase_add_test(errors, errors_adain);
+    tcase_add_test(errors, errors_and_fallbacks_found_in_review);
     tcase_add_test(errors, errors_depth);
     tcase_add_test(errors, errors_resample);
     tcase_add_test(errors, errors_strength_blend_coral);

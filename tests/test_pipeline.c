@@ -260,7 +260,30 @@ START_TEST(bad_bundles_are_refused) {
     expect_bad_bundle("channel_mismatch", "channel mismatch");
     expect_bad_bundle("missing_attr", "adn_channels");
     expect_bad_bundle("bad_depth", "depth.pt: output");
+    expect_bad_bundle("empty_depth", "depth.pt: output");
     expect_bad_bundle("does_not_exist", "is not a directory");
+}
+END_TEST
+
+/* A TorchScript runtime error arrives as a multi-line traceback; the status message keeps its cause. */
+START_TEST(runtime_errors_keep_their_cause) {
+    const char *root = env_or_skip("ADN_BAD_BUNDLES");
+    if (!root) return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/raising_depth", root);
+    adn_model *m = load_or_fail(dir);
+    adn_image content = random_image(3, 40, 24, 31), out = {0};
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    const adn_style *one[] = {s};
+    adn_status st = adn_stylize(m, &content, one, 1, NULL, &out);
+    ck_assert_int_eq(st, ADN_ERR_INTERNAL);
+    ck_assert_msg(strstr(adn_last_error(), "depth exploded") != NULL, "cause lost: '%s'", adn_last_error());
+    ck_assert_msg(strchr(adn_last_error(), '\n') == NULL, "message is not one line");
+    ck_assert_ptr_null(out.data);
+    adn_style_free(s);
+    adn_image_free(&content);
+    adn_model_free(m);
 }
 END_TEST
 
@@ -270,6 +293,8 @@ START_TEST(model_arguments_are_checked) {
     ck_assert_int_eq(adn_model_load("x", NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
     adn_model_params p = adn_model_default_params();
     p.n_threads = -1;
+    ck_assert_int_eq(adn_model_load("x", &p, &m), ADN_ERR_INVALID_ARGUMENT);
+    p.n_threads = ADN_MAX_THREADS + 1; /* libgomp would exit the process on INT32_MAX */
     ck_assert_int_eq(adn_model_load("x", &p, &m), ADN_ERR_INVALID_ARGUMENT);
     adn_model_free(NULL);
     adn_style_free(NULL);
@@ -359,6 +384,49 @@ START_TEST(stylize_arguments_are_checked) {
 }
 END_TEST
 
+/* Review findings: a NaN that bilinear downscaling would never sample is still refused; output
+ * maps are size-checked before any work and nothing the library allocated survives a failure;
+ * bad weights fail before the networks run. */
+START_TEST(outputs_and_depth_checked_before_work) {
+    adn_model *m = analytic_or_skip();
+    if (!m) return;
+    adn_image content = random_image(3, 16, 16, 21), depth = random_image(1, 64, 64, 22);
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    const adn_style *one[] = {s}, *pair[] = {s, s};
+    adn_image out = {0}, out_depth = {0}, wrong = {0};
+    adn_stylize_params p = adn_stylize_default_params();
+    p.depth_source = ADN_DEPTH_CALLER;
+    depth.data[0] = NAN; /* 64 -> 16 bilinear samples rows/cols 1.5, 5.5, ...: never pixel 0 */
+    p.depth = &depth;
+    ck_assert_int_eq(adn_stylize(m, &content, one, 1, &p, &out), ADN_ERR_NON_FINITE);
+    p.depth_has_invalid = 1; /* an invalid marker other than NaN does not excuse a NaN */
+    p.depth_invalid_value = 0.0f;
+    ck_assert_int_eq(adn_stylize(m, &content, one, 1, &p, &out), ADN_ERR_NON_FINITE);
+
+    p = adn_stylize_default_params();
+    ck_assert_int_eq(adn_image_alloc(&wrong, 1, 3, 3), ADN_OK);
+    p.out_depth = &out_depth;
+    p.out_strength = &wrong; /* must be 1 x 2 x 2 */
+    ck_assert_int_eq(adn_stylize(m, &content, one, 1, &p, &out), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_ptr_null(out.data);
+    ck_assert_ptr_null(out_depth.data);
+
+    p = adn_stylize_default_params();
+    float weights[2] = {1.0f, -0.5f};
+    p.style_weights = weights;
+    ck_assert_int_eq(adn_stylize(m, &content, pair, 2, &p, &out), ADN_ERR_INVALID_ARGUMENT);
+    adn_timings t;
+    ck_assert_int_eq(adn_get_last_timings(&t), ADN_OK);
+    ck_assert(t.content_encode_ms == 0.0); /* refused before the encoder ran */
+    adn_image_free(&wrong);
+    adn_image_free(&depth);
+    adn_image_free(&content);
+    adn_style_free(s);
+    adn_model_free(m);
+}
+END_TEST
+
 START_TEST(style_from_another_model_is_refused) {
     adn_model *a = analytic_or_skip();
     if (!a) return;
@@ -398,8 +466,10 @@ static Suite *pipeline_suite(void) {
     tcase_set_timeout(errors, 300);
     tcase_add_test(errors, bad_bundles_are_refused);
     tcase_add_test(errors, model_arguments_are_checked);
+    tcase_add_test(errors, runtime_errors_keep_their_cause);
     tcase_add_test(errors, stylize_arguments_are_checked);
     tcase_add_test(errors, style_from_another_model_is_refused);
+    tcase_add_test(errors, outputs_and_depth_checked_before_work);
     suite_add_tcase(s, errors);
     return s;
 }

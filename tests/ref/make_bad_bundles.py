@@ -10,6 +10,8 @@ Each sub-directory is one defect (the test expects ADN_ERR_MODEL and a message n
   channel_mismatch  encoder has 192 channels, decoder declares and takes 64
   missing_attr      the encoder lacks adn_channels
   bad_depth         depth.pt returns 3 channels
+  empty_depth       depth.pt returns a map with no rows
+  raising_depth     loads fine, but depth.pt raises "depth exploded" for inputs taller than 32
   truncated         encoder.pt cut in half
 """
 import os
@@ -53,6 +55,28 @@ class ThreeChannelDepth(torch.nn.Module):
         return x
 
 
+class EmptyDepth(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.adn_kind = "depth"
+        self.adn_output = "depth"
+
+    def forward(self, x):
+        return x[:, :1, :0, :]
+
+
+class RaisingDepth(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.adn_kind = "depth"
+        self.adn_output = "depth"
+
+    def forward(self, x):
+        if x.shape[2] > 32:
+            raise RuntimeError("depth exploded")
+        return x[:, :1]
+
+
 def save(module, path):
     torch.jit.save(torch.jit.script(module), path)
 
@@ -90,6 +114,16 @@ def main():
     save(good_encoder, os.path.join(d, "encoder.pt"))
     save(good_decoder, os.path.join(d, "decoder.pt"))
     save(ThreeChannelDepth(), os.path.join(d, "depth.pt"))
+
+    d = bundle(root, "empty_depth")
+    save(good_encoder, os.path.join(d, "encoder.pt"))
+    save(good_decoder, os.path.join(d, "decoder.pt"))
+    save(EmptyDepth(), os.path.join(d, "depth.pt"))
+
+    d = bundle(root, "raising_depth")
+    save(good_encoder, os.path.join(d, "encoder.pt"))
+    save(good_decoder, os.path.join(d, "decoder.pt"))
+    save(RaisingDepth(), os.path.join(d, "depth.pt"))
 
     d = bundle(root, "truncated")
     save(good_encoder, os.path.join(d, "full.pt"))

@@ -119,6 +119,9 @@ def analytic_cases(cases, gen):
         content = smooth_image(gen, 3, h, w)
         cases.add(1, content, [style], alpha=1.0, depth_source="network")
         cases.add(1, content, [style], alpha=0.7, depth_source="none")
+    one_pixel = smooth_image(gen, 3, 1, 1)
+    cases.add(1, one_pixel, [style], preserve_color=True, depth_source="none")  # mean-colour match
+    cases.add(1, smooth_image(gen, 3, 9, 17), [one_pixel], preserve_color=True, depth_source="none")
 
 
 def rgbd_cases(cases, data_dir):

@@ -65,12 +65,15 @@ def adain_interpolate(x, weights, style_means, style_stds, eps=ADAIN_EPS):
 
 
 def adain_regions(x, masks, style_means, style_stds, eps=ADAIN_EPS):
-    """sum_k m_k * AdaIN_k(x, style_k), region k's content statistics over pixels with m_k > 0.5."""
+    """sum_k m_k * AdaIN_k(x, style_k), region k's content statistics over pixels with m_k > 0.5
+    (over all pixels when the region has none)."""
     x = _f64(x)
     masks = _f64(masks)
     out = torch.zeros_like(x)
     for k in range(masks.shape[0]):
-        mean, std = channel_stats_masked(x, masks[k], eps)
+        # A region with no pixel above 0.5 takes the whole map's statistics (plain AdaIN).
+        region = masks[k] if bool((masks[k] > 0.5).any()) else torch.ones_like(masks[k])
+        mean, std = channel_stats_masked(x, region, eps)
         out = out + masks[k][None, :] * _adain_with(x, mean, std, style_means[k], style_stds[k])
     return out
 

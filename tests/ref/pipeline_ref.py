@@ -246,7 +246,12 @@ class Reference:
         for style in styles:
             style = torch.as_tensor(style)
             if preserve_color:  # §6: the style takes the content's colours before encoding
-                style = mr.coral(style.reshape(3, -1), content.reshape(3, -1)).reshape(style.shape)
+                flat_style, flat_content = style.reshape(3, -1), content.reshape(3, -1)
+                if flat_style.shape[1] >= 2 and flat_content.shape[1] >= 2:
+                    style = mr.coral(flat_style, flat_content).reshape(style.shape)
+                else:  # unbiased std undefined for one pixel: match the mean colour only
+                    shift = flat_content.to(torch.float64).mean(1) - flat_style.to(torch.float64).mean(1)
+                    style = (flat_style.to(torch.float64) + shift[:, None]).reshape(style.shape)
             stats.append(self.style_stats(style))
         style_means = torch.stack([m for m, _ in stats])
         style_stds = torch.stack([s for _, s in stats])

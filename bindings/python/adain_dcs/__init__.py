@@ -19,6 +19,7 @@ from .errors import (AdnError, DeviceError, FileIOError, FormatError, InternalEr
                      status_str)
 from .files import ImageInfo, ReadResult, read_image, write_image
 from .image import HAVE_NUMPY, Image
+from .logging_bridge import log_to_logging, set_log_callback
 from .model import Model, ModelInfo, Style, stylize
 from .ops import (ADAIN_EPS, adain, adain_interpolate, adain_regions, block_average, blend,
                   channel_stats, coral, crop, depth_normalize, depth_range_map, pad_reflect,
@@ -31,7 +32,7 @@ __all__ = [
     "Model", "ModelInfo", "Style", "stylize", "ADAIN_EPS", "adain", "adain_interpolate",
     "adain_regions", "block_average", "blend", "channel_stats", "coral", "crop", "depth_normalize",
     "depth_range_map", "pad_reflect", "resize_bilinear", "round_up", "strength_map", "version",
-    "version_number", "has_feature", "library_path",
+    "version_number", "has_feature", "library_path", "set_log_callback", "log_to_logging",
 ]
 
 #: Path or name the library was loaded from.

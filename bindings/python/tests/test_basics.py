@@ -123,3 +123,18 @@ def test_error_messages_are_per_thread():
     thread.join()
     assert seen["status"] == adn.Status.NON_FINITE and seen["message"]
     assert adn.last_error() == here and here != seen["message"]
+
+
+def test_log_callback_receives_error_messages(tmp_path):
+    received = []
+    adn.set_log_callback(lambda level, message: received.append((level, message)), min_level=0)
+    try:
+        with pytest.raises(adn.FileIOError):
+            adn.read_image(tmp_path / "missing.png")
+    finally:
+        adn.set_log_callback(None)
+    assert any(level == 3 and "missing.png" in message for level, message in received), received
+    count = len(received)
+    with pytest.raises(adn.FileIOError):
+        adn.read_image(tmp_path / "missing.png")
+    assert len(received) == count  # silenced again

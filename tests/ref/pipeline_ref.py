@@ -215,6 +215,15 @@ class Reference:
                 raise ValueError("depth_source='caller' needs depth")
             given = torch.as_tensor(depth)
             raw = given.to(torch.float64).reshape(given.shape[-2], given.shape[-1])
+            # METHOD.md §3: non-finite depth is an error -- judged on the map as given, since a
+            # bilinear downscale may never sample some pixels.  Declared-invalid pixels are exempt.
+            marked = raw == float(invalid) if invalid is not None else torch.zeros_like(raw, dtype=torch.bool)
+            if not bool(torch.isfinite(raw[~marked]).all()):
+                raise ValueError("non-finite value in the caller's depth map")
+            # Invalid pixels must stay out of min/max; resizing would blend them into valid ones,
+            # so a map that declares an invalid value must already have the content's size.
+            if invalid is not None and tuple(raw.shape) != (height, width):
+                raise ValueError("a depth map with an invalid value must have the content's size")
         else:
             raise ValueError(f"depth_source must be one of {DEPTH_SOURCES}")
         resized = mr.resize_bilinear(raw[None], height, width)[0]

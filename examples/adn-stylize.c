@@ -45,7 +45,8 @@ static const char usage_text[] =
     "  --depth-range LO,HI    strength at the nearest and farthest depth, each in [0,1]\n"
     "                         (default 0,1; LO > HI stylizes near things more)\n"
     "  --depth FILE           use this depth map instead of the depth network: a grey PNG (8 or\n"
-    "                         16 bit) read as raw stored values; any size (resized bilinearly);\n"
+    "                         16 bit) read as raw stored values; any size (resized bilinearly,\n"
+    "                         or nearest-neighbour with --depth-invalid, so the marker survives);\n"
     "                         larger = farther unless --depth-is-disparity\n"
     "  --depth-is-disparity   the --depth map is disparity / inverse depth (larger = nearer)\n"
     "  --depth-invalid V      pixels of the --depth map whose raw value is V are unknown (e.g. 0\n"
@@ -67,8 +68,10 @@ static const char usage_text[] =
     "  --preserve-color       keep the content's colours (CORAL colour transfer onto each style)\n"
     "\n"
     "Sizes:\n"
-    "  --content-size N       resize each content so its long side is N first (0 = keep; default)\n"
-    "  --style-size N         resize each style so its long side is N first (0 = keep; default)\n"
+    "  --content-size N       resize each content so its long side is N first (0 = keep; default;\n"
+    "                         at most 16384)\n"
+    "  --style-size N         resize each style so its long side is N first (0 = keep; default;\n"
+    "                         at most 16384)\n"
     "\n"
     "Other:\n"
     "  --device auto|cpu|cuda where to run (default auto: CUDA when available)\n"
@@ -284,7 +287,7 @@ static int program_option(int code, const char *arg, void *program_options)
         return cli_parse_float("depth-invalid", arg, 0.0f, 65535.0f, &o->invalid_value);
     case OPT_MASK: o->mask = arg; return 0;
     case OPT_REGIONS: o->regions = arg; return 0;
-    case OPT_CONTENT_SIZE: return cli_parse_int("content-size", arg, 0, 65536, &o->content_size);
+    case OPT_CONTENT_SIZE: return cli_parse_int("content-size", arg, 0, CLI_MAX_LONG_SIDE, &o->content_size);
     case OPT_SAVE_DEPTH: o->save_depth = arg; return 0;
     case OPT_SAVE_STRENGTH: o->save_strength = arg; return 0;
     default: return cli_usage_error("unknown option");
@@ -501,6 +504,7 @@ static adn_status copy_resized(const adn_image *src, int32_t width, int32_t heig
 /* A content image, its alpha and the per-pixel inputs brought to its size. */
 typedef struct content_inputs {
     adn_image rgb, alpha, mask, regions;
+    adn_image depth; /* the caller depth resized to this content, when it must be (see below) */
 } content_inputs;
 
 static void free_content(content_inputs *c)
@@ -509,6 +513,27 @@ static void free_content(content_inputs *c)
     adn_image_free(&c->alpha);
     adn_image_free(&c->mask);
     adn_image_free(&c->regions);
+    adn_image_free(&c->depth);
+}
+
+/* Nearest-neighbour resize (half-pixel centres) of a 1-channel map.  Used for a depth map with an
+ * invalid value: bilinear weights would blend the invalid marker into real depths, while nearest
+ * keeps every pixel either a real depth or exactly the marker. */
+static adn_status resize_nearest(const adn_image *src, int32_t width, int32_t height, adn_image *dst)
+{
+    adn_status st = adn_image_alloc(dst, 1, width, height);
+    if (st != ADN_OK)
+        return st;
+    for (int32_t y = 0; y < height; y++) {
+        int64_t sy = (int64_t)(((double)y + 0.5) * src->height / height);
+        sy = sy < src->height ? sy : src->height - 1;
+        for (int32_t x = 0; x < width; x++) {
+            int64_t sx = (int64_t)(((double)x + 0.5) * src->width / width);
+            sx = sx < src->width ? sx : src->width - 1;
+            dst->data[(int64_t)y * width + x] = src->data[sy * src->width + sx];
+        }
+    }
+    return ADN_OK;
 }
 
 static adn_status load_content(const run_context *ctx, const char *path, content_inputs *c)
@@ -522,6 +547,11 @@ static adn_status load_content(const run_context *ctx, const char *path, content
         st = copy_resized(&ctx->mask, c->rgb.width, c->rgb.height, &c->mask);
     if (st == ADN_OK && ctx->regions.data)
         st = copy_resized(&ctx->regions, c->rgb.width, c->rgb.height, &c->regions);
+    /* The library resizes a caller depth map itself, bilinearly, except when it declares an
+     * invalid value: then the map must match the content, so it is brought there here. */
+    if (st == ADN_OK && ctx->depth.data && ctx->opt->has_invalid &&
+        (ctx->depth.width != c->rgb.width || ctx->depth.height != c->rgb.height))
+        st = resize_nearest(&ctx->depth, c->rgb.width, c->rgb.height, &c->depth);
     return st;
 }
 
@@ -554,7 +584,7 @@ static void render_one(run_context *ctx, const char *content_path, content_input
     p.region_masks = c->regions.data ? &c->regions : NULL;
     p.style_weights = o->shared.n_weights ? o->shared.weights : NULL;
     p.depth_source = o->shared.no_depth ? ADN_DEPTH_NONE : (ctx->depth.data ? ADN_DEPTH_CALLER : ADN_DEPTH_AUTO);
-    p.depth = ctx->depth.data ? &ctx->depth : NULL;
+    p.depth = c->depth.data ? &c->depth : ctx->depth.data ? &ctx->depth : NULL;
     p.depth_is_disparity = o->depth_is_disparity;
     p.depth_has_invalid = o->has_invalid;
     p.depth_invalid_value = o->invalid_value;
@@ -614,6 +644,39 @@ static int report_failures(const failures *f, long total)
     return CLI_EXIT_INPUT;
 }
 
+/* Two planned outputs with one file name (a.jpg and a.jpeg, s.png and s.jpg) would silently
+ * overwrite each other: refuse the run before any work.  Prints and returns -1 then. */
+static int check_output_collisions(const run_context *ctx, const path_list *contents)
+{
+    const int per_content = ctx->combined ? 1 : ctx->n_styles;
+    const int total = contents->count * per_content;
+    char **paths = calloc((size_t)total, sizeof *paths);
+    int rc = paths ? 0 : -1;
+    for (int i = 0; rc == 0 && i < total; i++) {
+        const int content = i / per_content, job = i % per_content;
+        paths[i] = output_path(ctx, contents->items[content], ctx->combined ? 0 : job,
+                               ctx->combined ? ctx->n_styles : 1);
+        if (!paths[i]) {
+            rc = -1;
+            break;
+        }
+        for (int j = 0; j < i; j++)
+            if (strcmp(paths[i], paths[j]) == 0) {
+                cli_usage_error("two outputs would both be written to '%s' (content '%s' and '%s'); "
+                                "rename an input or use --out-ext", paths[i], contents->items[j / per_content],
+                                contents->items[content]);
+                rc = -1;
+                break;
+            }
+    }
+    if (!paths)
+        cli_error("out of memory");
+    for (int i = 0; paths && i < total; i++)
+        free(paths[i]);
+    free(paths);
+    return rc;
+}
+
 static int ensure_out_dir(const char *dir)
 {
     struct stat st;
@@ -638,6 +701,8 @@ static int run(const options *o, const path_list *contents, const path_list *sty
     int rc = CLI_EXIT_INPUT;
     if (!ctx.styles)
         cli_error("out of memory");
+    else if (check_output_collisions(&ctx, contents) != 0)
+        rc = CLI_EXIT_USAGE;
     else if (read_side_inputs(&ctx) == 0 && (!o->out_dir || ensure_out_dir(o->out_dir) == 0) &&
              cli_load_model(&o->shared, &ctx.model) == 0 && check_depth_available(&ctx) == 0) {
         encode_styles(&ctx, &f);

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "adain_dcs.h"
@@ -90,7 +91,7 @@ static int program_option(int code, const char *arg, void *program_options)
     options *o = program_options;
     switch (code) {
     case OPT_DEPTH_EMA: return cli_parse_float("depth-ema", arg, 0.0f, 1.0f, &o->depth_ema);
-    case OPT_DEPTH_SIZE: return cli_parse_int("depth-size", arg, 0, 65536, &o->depth_size);
+    case OPT_DEPTH_SIZE: return cli_parse_int("depth-size", arg, 0, CLI_MAX_LONG_SIDE, &o->depth_size);
     case OPT_INPUT: o->input = arg; return 0;
     case OPT_OUTPUT: o->output = arg; return 0;
     default: return cli_usage_error("unknown option");
@@ -122,6 +123,8 @@ static int parse_options(int argc, char **argv, options *o)
     int n_styles = 1;
     for (const char *c = o->shared.styles; *c; c++)
         n_styles += *c == ',';
+    if (n_styles > CLI_MAX_STYLES)
+        return cli_usage_error("--style: at most %d styles", CLI_MAX_STYLES);
     if (o->shared.n_weights && o->shared.n_weights != n_styles)
         return cli_usage_error("--interp-weights has %d weights for %d styles", o->shared.n_weights, n_styles);
     return 0;
@@ -132,8 +135,19 @@ static int is_stdio(const char *path)
     return !path || strcmp(path, "-") == 0;
 }
 
-/* Opens the input and output streams; prints and returns the exit status on failure. */
-static int open_streams(const options *o, FILE **in, FILE **out)
+/* 1 if the output path names the very file being read (opening it for writing would empty it). */
+static int output_is_input(const options *o, FILE *in)
+{
+    struct stat in_stat, out_stat;
+    if (is_stdio(o->output) || fstat(fileno(in), &in_stat) != 0 || stat(o->output, &out_stat) != 0)
+        return 0;
+    return in_stat.st_dev == out_stat.st_dev && in_stat.st_ino == out_stat.st_ino;
+}
+
+/* Opens the input and checks the output; prints and returns the exit status on failure.  The
+ * output itself is opened only once the header and the model are good (open_output), so a bad
+ * start leaves no empty file behind. */
+static int open_input(const options *o, FILE **in)
 {
     if (is_stdio(o->output) && isatty(STDOUT_FILENO)) {
         cli_usage_error("refusing to write a video stream to a terminal; redirect the output or use "
@@ -145,12 +159,21 @@ static int open_streams(const options *o, FILE **in, FILE **out)
         cli_error("cannot open input '%s': %s", o->input, strerror(errno));
         return CLI_EXIT_INPUT;
     }
+    if (output_is_input(o, *in)) {
+        cli_usage_error("--output '%s' is the input file; it would be destroyed", o->output);
+        return CLI_EXIT_USAGE;
+    }
+    return CLI_EXIT_OK;
+}
+
+static int open_output(const options *o, FILE **out)
+{
     *out = is_stdio(o->output) ? stdout : fopen(o->output, "wb");
     if (!*out) {
         cli_error("cannot open output '%s': %s", o->output, strerror(errno));
-        return CLI_EXIT_INPUT;
+        return -1;
     }
-    return CLI_EXIT_OK;
+    return 0;
 }
 
 /* ---- model and styles ---------------------------------------------------------------------- */
@@ -321,7 +344,7 @@ static void free_video(video *v)
         adn_image_free(images[i]);
 }
 
-static int run(const options *o, FILE *in, FILE *out)
+static int run(const options *o, FILE *in, FILE **out_file)
 {
     y4m_header header;
     char err[512];
@@ -332,13 +355,13 @@ static int run(const options *o, FILE *in, FILE *out)
     video v = {0};
     v.opt = o;
     int rc = CLI_EXIT_INPUT;
-    if (setup_model(&v) != 0) {
+    if (setup_model(&v) != 0 || open_output(o, out_file) != 0) {
         /* message already printed */
-    } else if (y4m_write_header(out, &header) != 0 || fflush(out) != 0) {
+    } else if (y4m_write_header(*out_file, &header) != 0 || fflush(*out_file) != 0) {
         cli_error("cannot write the output: %s", strerror(errno));
     } else {
         double start = cli_seconds();
-        rc = process_frames(&v, in, out, &header);
+        rc = process_frames(&v, in, *out_file, &header);
         double seconds = cli_seconds() - start;
         if (!o->shared.quiet && isatty(STDERR_FILENO))
             fprintf(stderr, "%s: %ld frames in %.1f s (%.2f frames/s)\n", cli_program_name(), v.frames,
@@ -356,9 +379,9 @@ int main(int argc, char **argv)
     if (parsed != 0)
         return parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     FILE *in = NULL, *out = NULL;
-    int rc = open_streams(&o, &in, &out);
+    int rc = open_input(&o, &in);
     if (rc == CLI_EXIT_OK)
-        rc = run(&o, in, out);
+        rc = run(&o, in, &out);
     if (in && in != stdin)
         fclose(in);
     if (out && out != stdout && fclose(out) != 0 && rc == CLI_EXIT_OK) {

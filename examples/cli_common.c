@@ -205,9 +205,9 @@ int cli_shared_option(int code, const char *arg, cli_shared_options *o)
     case CLI_OPT_DEPTH_RANGE: rc = parse_depth_range(arg, o); break;
     case CLI_OPT_NO_DEPTH: o->no_depth = 1; break;
     case CLI_OPT_DEVICE: rc = cli_parse_device(arg, &o->device); break;
-    case CLI_OPT_THREADS: rc = cli_parse_int("threads", arg, 0, 4096, &o->threads); break;
+    case CLI_OPT_THREADS: rc = cli_parse_int("threads", arg, 0, ADN_MAX_THREADS, &o->threads); break;
     case CLI_OPT_PRESERVE_COLOR: o->preserve_color = 1; break;
-    case CLI_OPT_STYLE_SIZE: rc = cli_parse_int("style-size", arg, 0, 65536, &o->style_size); break;
+    case CLI_OPT_STYLE_SIZE: rc = cli_parse_int("style-size", arg, 0, CLI_MAX_LONG_SIDE, &o->style_size); break;
     case CLI_OPT_QUIET: o->quiet = 1; break;
     case CLI_OPT_INTERP_WEIGHTS: rc = parse_weights(arg, o); break;
     default: return 0;

@@ -45,6 +45,9 @@ void cli_free_list(char **list);
 /* ---- options shared by both programs ------------------------------------------------------- */
 
 #define CLI_MAX_STYLES 64
+/** Largest --content-size / --style-size / --depth-size: a square of this side is 2^28 pixels, the
+ *  library's default limit for images read from files, so a resize cannot make a bigger one. */
+#define CLI_MAX_LONG_SIDE 16384
 
 typedef struct cli_shared_options {
     const char *models;

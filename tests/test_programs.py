@@ -690,3 +690,68 @@ def test_examples_build_against_the_installed_library(tmp_path):
     done = subprocess.run(["sh", os.path.join(SOURCE, "examples", "build-installed.sh"), installed],
                           capture_output=True, timeout=600, env=dict(os.environ, PYTHON=PYTHON))
     assert done.returncode == 0, done.stdout.decode() + done.stderr.decode()
+
+
+# ---- found in review: destructive or silent cases ---------------------------------------------
+
+@needs_backend
+def test_caller_depth_with_invalid_value_follows_content_size(analytic, tmp_path):
+    """--depth-invalid with --content-size: the map is brought to the content by nearest neighbour,
+    so the marker survives (the library refuses an invalid-marked map of another size)."""
+    rng = np.random.default_rng(11)
+    write_png(tmp_path / "c.png", random_image(rng, 40, 64))
+    disparity = rng.integers(1000, 60000, size=(40, 64)).astype(np.uint16)
+    disparity[:16, :16] = 0  # after halving: exactly the top-left 8x8 block
+    write_png(tmp_path / "disp.png", disparity)
+    style = write_png(tmp_path / "s.png", random_image(rng, 16, 16))
+    done = run(STYLIZE, "--models", analytic, "--content", tmp_path / "c.png", "--style", style,
+               "--out", tmp_path / "o.png", "--content-size", 32, "--depth", tmp_path / "disp.png",
+               "--depth-is-disparity", "--depth-invalid", "0", "--save-depth", tmp_path / "d.png")
+    assert done.returncode == 0, done.stderr.decode()
+    assert read_png(tmp_path / "o.png").shape == (20, 32, 3)
+    depth = read_png(tmp_path / "d.png").astype(np.float64) / 65535.0
+    nearest = disparity[1::2, 1::2].astype(np.float64)  # half-pixel centres at 2x: odd rows/cols
+    valid = nearest != 0
+    lo, hi = nearest[valid].min(), nearest[valid].max()
+    expected = np.where(valid, 1 - (nearest - lo) / (hi - lo), 1.0)
+    assert np.abs(depth - expected).max() <= 1.0 / 65535
+
+
+@needs_backend
+def test_colliding_output_names_are_refused_before_any_work(analytic, tmp_path):
+    rng = np.random.default_rng(12)
+    contents = tmp_path / "in"
+    contents.mkdir()
+    write_png(contents / "a.png", random_image(rng, 9, 9))
+    Image.fromarray(random_image(rng, 9, 9)).save(contents / "a.jpg")
+    style = write_png(tmp_path / "s.png", random_image(rng, 9, 9))
+    done = run(STYLIZE, "--models", analytic, "--content-dir", contents, "--style", style,
+               "--out-dir", tmp_path / "out", "--out-ext", "png")
+    assert done.returncode == 1
+    assert b"a_stylized_s.png" in done.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_sizes_and_threads_beyond_the_limits_are_usage_errors(tmp_path):
+    for args in (["--content-size", "16385"], ["--style-size", "20000"], ["--threads", "1025"]):
+        done = run(STYLIZE, "--models", tmp_path, "--content", "c.png", "--style", "s.png", "--out", "o.png", *args)
+        assert done.returncode == 1, (args, done.stderr.decode())
+    done = run(VIDEO, "--models", tmp_path, "--style", ",".join(["s.png"] * 65))
+    assert done.returncode == 1 and b"at most 64 styles" in done.stderr
+
+
+@needs_backend
+def test_video_never_destroys_its_input_nor_leaves_empty_outputs(analytic, tmp_path):
+    rng = np.random.default_rng(13)
+    planes = [rng.integers(16, 235, size=(16, 16), dtype=np.uint8) for _ in range(3)]
+    stream = make_y4m(16, 16, "444", [planes])
+    source = tmp_path / "in.y4m"
+    source.write_bytes(stream)
+    style = write_png(tmp_path / "s.png", random_image(rng, 8, 8))
+    done = run(VIDEO, "--models", analytic, "--style", style, "--input", source, "--output", source)
+    assert done.returncode == 1 and b"input file" in done.stderr
+    assert source.read_bytes() == stream
+    done = run(VIDEO, "--models", tmp_path / "no-such-bundle", "--style", style, "--input", source,
+               "--output", tmp_path / "out.y4m")
+    assert done.returncode == 2
+    assert not (tmp_path / "out.y4m").exists()

@@ -74,7 +74,15 @@ int main(int argc, char **argv)
         adn::Model model = adn::load_model(argv[1]);  // declared first, so destroyed last
         adn::Style style = adn::encode_style(model, adn::Image::read(argv[3]));
         adn::Image content = adn::Image::read(argv[2]);
-        float alpha = argc == 6 ? std::strtof(argv[5], nullptr) : 1.0f;
+        float alpha = 1.0f;
+        if (argc == 6) {
+            char *end = nullptr;
+            alpha = std::strtof(argv[5], &end);
+            if (end == argv[5] || *end != '\0') {
+                std::cerr << argv[0] << ": ALPHA '" << argv[5] << "' is not a number\n";
+                return 1;
+            }
+        }
         adn::stylize(model, content, style, alpha).write(argv[4]);
     } catch (const std::exception &e) {
         std::cerr << argv[0] << ": " << e.what() << "\n";

@@ -12,6 +12,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+#[path = "build_support/locate.rs"]
+mod locate;
+
 /// Every public struct and its fields, in header order.
 const STRUCTS: &[(&str, &[&str])] = &[
     ("adn_image", &["data", "width", "height", "channels"]),
@@ -53,10 +56,12 @@ const ENUMS: &[&str] = &[
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=build_support/locate.rs");
     println!("cargo:rerun-if-env-changed=ADN_LIB_DIR");
     println!("cargo:rerun-if-env-changed=ADN_INCLUDE_DIR");
     println!("cargo:rerun-if-env-changed=CC");
     println!("cargo:rerun-if-env-changed=PKG_CONFIG_PATH");
+    println!("cargo:rerun-if-env-changed=PKG_CONFIG");
 
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("CARGO_MANIFEST_DIR"));
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("OUT_DIR"));
@@ -96,34 +101,19 @@ fn library_dir() -> Option<PathBuf> {
             return Some(PathBuf::from(dir));
         }
     }
-    let output = Command::new("pkg-config").args(["--libs-only-L", "adain_dcs"]).output().ok()?;
-    if !output.status.success() {
-        return None;
-    }
-    String::from_utf8_lossy(&output.stdout)
-        .split_whitespace()
-        .find_map(|flag| flag.strip_prefix("-L").map(PathBuf::from))
+    locate::pkg_config_dirs(&locate::pkg_config_program(), &["--libs-only-L", "adain_dcs"], "-L")
+        .into_iter()
+        .next()
 }
 
 fn include_dir(manifest_dir: &Path) -> Option<PathBuf> {
     if let Some(dir) = env::var_os("ADN_INCLUDE_DIR") {
         return Some(PathBuf::from(dir));
     }
-    // In the source tree: bindings/rust -> include/.
-    let in_tree = manifest_dir.join("../../include");
-    if in_tree.join("adain_dcs.h").exists() {
-        return Some(in_tree);
-    }
-    let output = Command::new("pkg-config").args(["--cflags-only-I", "adain_dcs"]).output().ok()?;
-    let flags = String::from_utf8_lossy(&output.stdout).to_string();
-    let candidates = flags
-        .split_whitespace()
-        .filter_map(|flag| flag.strip_prefix("-I").map(PathBuf::from))
-        .chain(std::iter::once(PathBuf::from("/usr/include")));
-    // Bound to a local so the iterator borrowing `flags` ends before `flags` does.
-    #[allow(clippy::let_and_return)]
-    let found = candidates.into_iter().find(|dir| dir.join("adain_dcs.h").exists());
-    found
+    // In the source tree first, then what pkg-config says, then the system include directory
+    // (also when pkg-config itself is missing).
+    locate::in_tree_header_dir(manifest_dir)
+        .or_else(|| locate::header_dir(&locate::pkg_config_program(), &[PathBuf::from("/usr/include")]))
 }
 
 /// C source printing the Rust file with the layout table.

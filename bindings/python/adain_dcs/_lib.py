@@ -10,7 +10,9 @@ import ctypes.util
 import os
 from ctypes import (POINTER, CFUNCTYPE, c_char_p, c_float, c_int, c_int32, c_int64, c_size_t,
                     c_uint8, c_uint64, c_void_p)
-from typing import Optional
+from typing import Any, Callable, Optional
+
+from . import _ranges
 
 SONAME = "libadain_dcs.so.0"
 
@@ -40,44 +42,55 @@ ADN_ADAIN_EPS = 1e-5
 
 
 # --- structs ---------------------------------------------------------------------------------------
-class adn_image(ctypes.Structure):
+class _Struct(ctypes.Structure):
+    """A Structure whose integer fields refuse values they cannot hold: ctypes would store
+    ``2**32 + 1`` in a c_int32 field as 1 without a word (see _ranges)."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        ctype = _ranges.field_type(self, name)
+        if ctype is not None:
+            value = _ranges.checked_if_integer(value, ctype, f"{type(self).__name__}.{name}")
+        super().__setattr__(name, value)
+
+
+class adn_image(_Struct):
     _fields_ = [("data", POINTER(c_float)), ("width", c_int32), ("height", c_int32),
                 ("channels", c_int32)]
 
 
-class adn_image_u8(ctypes.Structure):
+class adn_image_u8(_Struct):
     _fields_ = [("data", POINTER(c_uint8)), ("width", c_int32), ("height", c_int32),
                 ("channels", c_int32), ("stride", c_size_t)]
 
 
-class adn_read_params(ctypes.Structure):
+class adn_read_params(_Struct):
     _fields_ = [("max_pixels", c_uint64), ("mode", c_enum), ("raw_values", c_int32)]
 
 
-class adn_image_info(ctypes.Structure):
+class adn_image_info(_Struct):
     _fields_ = [("format", c_enum), ("width", c_int32), ("height", c_int32), ("bit_depth", c_int32),
                 ("file_channels", c_int32), ("has_alpha", c_int32)]
 
 
-class adn_write_params(ctypes.Structure):
+class adn_write_params(_Struct):
     _fields_ = [("jpeg_quality", c_int32), ("png_bit_depth", c_int32)]
 
 
-class adn_depth_norm_params(ctypes.Structure):
+class adn_depth_norm_params(_Struct):
     _fields_ = [("is_disparity", c_int32), ("has_invalid", c_int32), ("invalid_value", c_float)]
 
 
-class adn_model_params(ctypes.Structure):
+class adn_model_params(_Struct):
     _fields_ = [("device", c_enum), ("cuda_device_index", c_int32), ("n_threads", c_int32),
                 ("load_depth", c_int32), ("optimize", c_int32)]
 
 
-class adn_model_info(ctypes.Structure):
+class adn_model_info(_Struct):
     _fields_ = [("feature_channels", c_int32), ("downsample", c_int32), ("depth_kind", c_enum),
                 ("device", c_enum), ("depth_lo", c_float), ("depth_hi", c_float)]
 
 
-class adn_stylize_params(ctypes.Structure):
+class adn_stylize_params(_Struct):
     _fields_ = [("alpha", c_float),
                 ("mask", POINTER(adn_image)),
                 ("style_weights", POINTER(c_float)),
@@ -165,6 +178,23 @@ class _MissingFunction:
         raise NotImplementedError(f"{self.name} is not exported by the loaded libadain_dcs")
 
 
+def _range_checked(name: str, fn: Any, argtypes: list) -> Callable[..., Any]:
+    """fn, refusing integer arguments its C types cannot hold (ctypes would silently wrap them)."""
+    slots = [(i, t) for i, t in enumerate(argtypes) if t in _ranges.INTEGER_RANGES]
+    if not slots:
+        return fn
+
+    def call(*args: Any) -> Any:
+        for i, ctype in slots:
+            if i < len(args):
+                _ranges.checked_if_integer(args[i], ctype, f"{name}: argument {i + 1}")
+        return fn(*args)
+
+    call.__name__ = call.__qualname__ = name
+    call.__wrapped__ = fn  # type: ignore[attr-defined]
+    return call
+
+
 def _candidate_paths() -> list:
     explicit = os.environ.get("ADN_LIBRARY")
     if explicit:
@@ -197,7 +227,7 @@ class _Functions:
                 continue
             fn.restype = restype
             fn.argtypes = argtypes
-            setattr(self, name, fn)
+            setattr(self, name, _range_checked(name, fn, argtypes))
 
     def __getattr__(self, name: str):  # only reached for names missing from _PROTOTYPES
         raise AttributeError(f"{name} has no prototype in adain_dcs._lib")

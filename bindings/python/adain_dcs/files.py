@@ -5,7 +5,7 @@ import ctypes
 import os
 from typing import NamedTuple, Optional, Union
 
-from . import _lib
+from . import _lib, _ranges
 from ._lib import C, adn_image_info
 from .errors import Status, binding_error, check
 from .image import HAVE_NUMPY, ImageLike, Planar, is_uint8, planar_to_user, to_planar
@@ -55,6 +55,7 @@ def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
     params.mode = _lib.ADN_PIXELS_GRAY if gray else _lib.ADN_PIXELS_RGB
     params.raw_values = 1 if raw_values else 0
     if max_pixels is not None:
+        max_pixels = _ranges.uint64(max_pixels, "max_pixels")
         if max_pixels < 1:
             raise binding_error(Status.INVALID_ARGUMENT, f"max_pixels must be >= 1, is {max_pixels}")
         params.max_pixels = max_pixels
@@ -86,9 +87,9 @@ def write_image(path: PathLike, image: ImageLike, *, alpha: Optional[ImageLike] 
     alpha_planar = to_planar(alpha, 1, "alpha") if alpha is not None else None
     params = C.adn_write_default_params()
     if jpeg_quality is not None:
-        params.jpeg_quality = jpeg_quality
+        params.jpeg_quality = _ranges.int32(jpeg_quality, "jpeg_quality")
     if png_bit_depth is not None:
-        params.png_bit_depth = png_bit_depth
+        params.png_bit_depth = _ranges.int32(png_bit_depth, "png_bit_depth")
     check(C.adn_image_write(_encode_path(path), pixels.ref,
                             alpha_planar.ref if alpha_planar else None, ctypes.byref(params)))
 

@@ -8,7 +8,7 @@ import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple, Union
 
-from . import _lib
+from . import _lib, _ranges
 from ._lib import C, adn_model_info
 from .errors import Status, binding_error, check
 from .image import (HAVE_NUMPY, ImageLike, Planar, is_uint8, np, planar_to_user, to_planar,
@@ -39,7 +39,7 @@ def _parse_device(device: str) -> Tuple[int, int]:
     if name not in _DEVICE_CODES or (index and (name != "cuda" or not index.isdigit())):
         raise binding_error(Status.INVALID_ARGUMENT,
                             f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', not {device!r}")
-    return _DEVICE_CODES[name], int(index) if index else 0
+    return _DEVICE_CODES[name], _ranges.int32(int(index), "CUDA device index") if index else 0
 
 
 class _SharedExclusiveLock:
@@ -92,7 +92,7 @@ class Model:
         self._styles: "weakref.WeakSet[Style]" = weakref.WeakSet()
         params = C.adn_model_default_params()
         params.device, params.cuda_device_index = _parse_device(device)
-        params.n_threads = int(threads)
+        params.n_threads = _ranges.int32(threads, "threads")
         params.load_depth = 1 if load_depth else 0
         params.optimize = 1 if optimize else 0
         handle = _lib.adn_model_p()
@@ -114,7 +114,10 @@ class Model:
     @property
     def info(self) -> ModelInfo:
         raw = adn_model_info()
-        check(C.adn_model_get_info(self.handle, ctypes.byref(raw)))
+        # Shared lock: close() must not free the model during the call, and set_depth_range (under
+        # the exclusive lock) must not change depth_lo / depth_hi while they are copied.
+        with self._lock.shared():
+            check(C.adn_model_get_info(self.handle, ctypes.byref(raw)))
         return ModelInfo(raw.feature_channels, raw.downsample,
                          _DEPTH_KIND_NAMES.get(raw.depth_kind, str(raw.depth_kind)),
                          _DEVICE_NAMES.get(raw.device, str(raw.device)), raw.depth_lo, raw.depth_hi)
@@ -197,9 +200,13 @@ class Style:
     def stats(self) -> Tuple[Any, Any]:
         """The per-channel feature (mean, std): numpy float32 arrays, or lists without numpy."""
         channels = ctypes.c_int32()
-        check(C.adn_style_get_stats(self.handle, None, None, ctypes.byref(channels)))
-        mean, std = (ctypes.c_float * channels.value)(), (ctypes.c_float * channels.value)()
-        check(C.adn_style_get_stats(self.handle, mean, std, ctypes.byref(channels)))
+        # The model's shared lock keeps close() (of this style or its model) from freeing the
+        # handle between reading it and the C calls; self.handle raises once it has been closed.
+        with self.model._lock.shared():
+            handle = self.handle
+            check(C.adn_style_get_stats(handle, None, None, ctypes.byref(channels)))
+            mean, std = (ctypes.c_float * channels.value)(), (ctypes.c_float * channels.value)()
+            check(C.adn_style_get_stats(handle, mean, std, ctypes.byref(channels)))
         if HAVE_NUMPY:
             return np.array(mean, dtype=np.float32), np.array(std, dtype=np.float32)
         return list(mean), list(std)

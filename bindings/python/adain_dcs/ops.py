@@ -13,7 +13,7 @@ import ctypes
 from array import array
 from typing import Any, Optional, Sequence, Tuple
 
-from . import _lib
+from . import _lib, _ranges
 from ._lib import C, adn_depth_norm_params
 from .errors import Status, binding_error, check
 from .image import HAVE_NUMPY, np
@@ -154,6 +154,8 @@ def adain_regions(x: Floats, masks: Floats, style_means: Floats, style_stds: Flo
     masks is K x N (or K x H x W); style_means / style_stds are K x C."""
     xi = _In(x, "x", shape)
     channels, n = xi.split("x")
+    if n < 1:  # K = size / N below needs N >= 1
+        raise binding_error(Status.INVALID_ARGUMENT, f"x has no pixels (shape {xi.shape})")
     mi = _In(masks, "masks")
     if mi.size % n:
         raise binding_error(Status.INVALID_ARGUMENT, f"masks has {mi.size} values, not K x {n}")
@@ -206,6 +208,9 @@ def strength_map(alpha: float, mask: Optional[Floats] = None, range_map: Optiona
         if mi is not None and ri is not None:
             _same_size(ri, mi.size, "range_map")
     elif n is not None:
+        n = _ranges.int64(n, "n")  # sizes the output below, so it must be what C gets
+        if n < 1:
+            raise binding_error(Status.INVALID_ARGUMENT, f"n must be >= 1, is {n}")
         shape = (n,)
     else:
         raise binding_error(Status.INVALID_ARGUMENT, "strength_map needs mask, range_map or n")
@@ -232,6 +237,7 @@ def blend(stylized: Floats, content: Floats, strength: Floats, *,
 
 def round_up(size: int, multiple: int = 8) -> int:
     """Smallest multiple of `multiple` that is >= size."""
+    size, multiple = _ranges.int32(size, "size"), _ranges.int32(multiple, "multiple")
     if size < 1 or multiple < 1:
         raise binding_error(Status.INVALID_ARGUMENT, f"round_up({size}, {multiple}): both must be >= 1")
     return int(C.adn_round_up(size, multiple))
@@ -239,6 +245,8 @@ def round_up(size: int, multiple: int = 8) -> int:
 
 def _resampled(fn: Any, x: Floats, height: int, width: int, shape: Optional[Sequence[int]],
                what: str) -> Floats:
+    # The output is allocated from these before the library checks them: they must fit its int32.
+    height, width = _ranges.size32(height, "height"), _ranges.size32(width, "width")
     xi = _In(x, "x", shape)
     channels, h, w = xi.chw("x")
     out_shape = (height, width) if len(xi.shape) == 2 else (channels, height, width)
@@ -270,8 +278,7 @@ def block_average(x: Floats, block: int = 8, *, valid: Optional[Floats] = None,
     valid pixels count and a tile without any gets empty_value."""
     xi = _In(x, "x", shape)
     channels, h, w = xi.chw("x")
-    if block < 1:
-        raise binding_error(Status.INVALID_ARGUMENT, f"block must be >= 1, is {block}")
+    block = _ranges.size32(block, "block")  # sizes the output below, so it must be what C gets
     valid_c = None
     if valid is not None:
         flags = bytes(1 if v else 0 for v in (valid.ravel() if hasattr(valid, "ravel") else valid))

@@ -261,3 +261,50 @@ def test_depth_range_changes_and_closing_wait_for_running_calls(analytic_bundle,
     assert all(np.array_equal(o, forward) or np.array_equal(o, reverse) for o in outcomes)
     assert all("closed" in e.message for e in errors)
     assert s.closed and model.closed
+
+
+def test_info_and_stats_wait_for_close_and_then_refuse(analytic_bundle, rng):
+    """Model.info and Style.stats take the model's shared lock: while close() or set_depth_range()
+    holds it exclusively they wait, and after a close they see the closed handle instead of reading
+    freed memory (they used to call C straight away, racing with adn_model_free)."""
+    model = adn.Model(analytic_bundle, device="cpu", threads=1)
+    style = model.style(rng.uniform(size=(8, 8, 3)).astype(np.float32))
+    results = {}
+
+    def call(name, fn):
+        try:
+            results[name] = fn()
+        except adn.AdnError as err:
+            results[name] = err
+
+    callers = [threading.Thread(target=call, args=("info", lambda: model.info)),
+               threading.Thread(target=call, args=("stats", style.stats))]
+    with model._lock.exclusive():  # what close() and set_depth_range() hold
+        for t in callers:
+            t.start()
+        for t in callers:
+            t.join(timeout=0.5)
+        assert [t.is_alive() for t in callers] == [True, True], \
+            "info / stats ran while the model was locked exclusively"
+        model._free()  # what close() does while holding the lock
+    for t in callers:
+        t.join()
+    for name in ("info", "stats"):
+        assert isinstance(results[name], adn.InvalidArgument), (name, results[name])
+        assert "closed" in results[name].message
+    assert model.closed and style.closed
+
+
+def test_info_sees_the_depth_range_set_under_the_lock(analytic_bundle):
+    with adn.Model(analytic_bundle, device="cpu", threads=1) as model:
+        seen = []
+        reader = threading.Thread(target=lambda: seen.append(model.info))
+        with model._lock.exclusive():
+            reader.start()
+            reader.join(timeout=0.5)
+            assert reader.is_alive(), "info read depth_lo / depth_hi during a depth range change"
+            # the C call set_depth_range() makes under this lock (it cannot be called here: the
+            # lock is not reentrant)
+            assert adn._lib.C.adn_set_depth_range(model._handle, 0.25, 0.75) == adn.Status.OK
+        reader.join()
+        assert (seen[0].depth_lo, seen[0].depth_hi) == (0.25, 0.75)

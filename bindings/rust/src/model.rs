@@ -276,8 +276,13 @@ impl Model {
 
     pub fn info(&self) -> Result<ModelInfo> {
         let mut raw = sys::adn_model_info::default();
-        // SAFETY: live handle, raw is writable.
-        check(unsafe { sys::adn_model_get_info(self.handle.ptr.as_ptr(), &mut raw) })?;
+        {
+            // Shared lock, as stylize: set_depth_range writes depth_lo / depth_hi under the write
+            // lock, and reading them meanwhile would be a data race in C.
+            let _shared = self.read_lock();
+            // SAFETY: live handle, raw is writable, no depth range change runs.
+            check(unsafe { sys::adn_model_get_info(self.handle.ptr.as_ptr(), &mut raw) })?;
+        }
         let depth_kind = match raw.depth_kind {
             sys::ADN_DEPTH_KIND_DEPTH => DepthKind::Depth,
             sys::ADN_DEPTH_KIND_DISPARITY => DepthKind::Disparity,
@@ -432,5 +437,50 @@ impl Style {
             sys::adn_style_get_stats(self.ptr.as_ptr(), mean.as_mut_ptr(), std.as_mut_ptr(), &mut channels)
         })?;
         Ok((mean, std))
+    }
+}
+
+#[cfg(test)]
+#[path = "../tests/common/export.rs"]
+mod analytic_export;
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    use super::*;
+
+    /// info() must wait while the write lock is held (what set_depth_range does), then report the
+    /// range set under it.  Needs the private lock, hence a unit test.
+    #[test]
+    fn info_waits_for_a_depth_range_change_in_progress() {
+        if !crate::has_feature("torch") {
+            eprintln!("SKIP info_waits_for_a_depth_range_change_in_progress: no torch backend");
+            return;
+        }
+        let out = std::env::temp_dir().join(format!("adn-rust-unit-analytic-{}", std::process::id()));
+        if let Err(why) = analytic_export::export_analytic_to(&out) {
+            eprintln!("SKIP info_waits_for_a_depth_range_change_in_progress: {}", why);
+            return;
+        }
+        let options = ModelOptions { device: Device::Cpu, threads: 1, ..ModelOptions::default() };
+        let model = Model::load_with(&out, &options).unwrap();
+        let writer = model.handle.lock.write().unwrap();
+        let (sender, receiver) = mpsc::channel();
+        let reader = model.clone();
+        let thread = std::thread::spawn(move || sender.send(reader.info()).unwrap());
+        assert!(
+            receiver.recv_timeout(Duration::from_millis(500)).is_err(),
+            "info() read the model while the write lock was held"
+        );
+        // SAFETY: live handle; the write lock is held, as set_depth_range holds it.
+        check(unsafe { sys::adn_set_depth_range(model.handle.ptr.as_ptr(), 0.25, 0.75) }).unwrap();
+        drop(writer);
+        let info = receiver.recv().unwrap().unwrap();
+        assert_eq!((info.depth_lo, info.depth_hi), (0.25, 0.75));
+        thread.join().unwrap();
+        drop(model);
+        let _ = std::fs::remove_dir_all(&out);
     }
 }

@@ -1,6 +1,7 @@
 //! The #[repr(C)] mirrors in src/sys.rs against the C compiler's own sizes and offsets (printed by
 //! the probe program build.rs compiles against include/adain_dcs.h).
 use std::mem::{align_of, size_of, MaybeUninit};
+use std::path::Path;
 
 use adain_dcs::sys::{self, c_layout};
 
@@ -67,11 +68,22 @@ fn rust_enums() -> Vec<(&'static str, usize)> {
     ]
 }
 
+/// Whether build.rs could compile and run the probe.  Skipping is only for a crate used away from
+/// its source tree without an installed header; inside the tree the header is always there, so a
+/// missing probe is a failure (a silent skip once hid a broken header search).
 fn probe_available() -> bool {
-    if !c_layout::AVAILABLE {
-        eprintln!("SKIP: no C layout probe ({})", c_layout::UNAVAILABLE_REASON);
+    if c_layout::AVAILABLE {
+        return true;
     }
-    c_layout::AVAILABLE
+    let in_tree = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../include/adain_dcs.h");
+    assert!(
+        !in_tree.exists(),
+        "the C layout probe was not built although {} exists: {}",
+        in_tree.display(),
+        c_layout::UNAVAILABLE_REASON
+    );
+    eprintln!("SKIP: no C layout probe ({})", c_layout::UNAVAILABLE_REASON);
+    false
 }
 
 #[test]

@@ -1,16 +1,10 @@
 //! Helpers shared by the integration tests.
 #![allow(dead_code)]
 use std::path::PathBuf;
-use std::process::Command;
 use std::sync::Mutex;
 
-/// Root of the project checkout (ADN_SOURCE_DIR, else two levels above this crate).
-pub fn source_dir() -> PathBuf {
-    match std::env::var_os("ADN_SOURCE_DIR") {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
-    }
-}
+mod export;
+pub use export::source_dir;
 
 static BUNDLE: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
 
@@ -28,30 +22,8 @@ fn export_analytic() -> Result<PathBuf, String> {
     if !adain_dcs::has_feature("torch") {
         return Err("the library has no torch backend".into());
     }
-    let tool = source_dir().join("tools/adn-export");
-    if !tool.exists() {
-        return Err(format!("{} not found", tool.display()));
-    }
-    let python = std::env::var("ADN_PYTHON_TORCH")
-        .ok()
-        .filter(|p| !p.is_empty())
-        .unwrap_or_else(|| "/usr/bin/python3".to_string());
     let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("analytic-{}", std::process::id()));
-    let run = Command::new(&python)
-        .arg(&tool)
-        .arg("--analytic")
-        .arg("--out")
-        .arg(&out)
-        .output()
-        .map_err(|e| format!("cannot run {}: {}", python, e))?;
-    if !run.status.success() {
-        let stderr = String::from_utf8_lossy(&run.stderr);
-        if stderr.contains("No module named 'torch'") {
-            return Err(format!("{} has no torch", python));
-        }
-        panic!("adn-export --analytic failed:\n{}", stderr);
-    }
-    Ok(out)
+    export::export_analytic_to(&out)
 }
 
 /// Deterministic pseudo-random floats in [0,1) (xorshift; no crates).

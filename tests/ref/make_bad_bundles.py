@@ -45,32 +45,26 @@ class DepthToSpace(torch.nn.Module):
         return F.pixel_shuffle(f[:, :192], 8)
 
 
-class ThreeChannelDepth(torch.nn.Module):
+class DepthContract(torch.nn.Module):
+    """The attributes of a valid depth.pt; subclasses break the contract in forward()."""
+
     def __init__(self):
         super().__init__()
         self.adn_kind = "depth"
         self.adn_output = "depth"
 
+
+class ThreeChannelDepth(DepthContract):
     def forward(self, x):
         return x
 
 
-class EmptyDepth(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.adn_kind = "depth"
-        self.adn_output = "depth"
-
+class EmptyDepth(DepthContract):
     def forward(self, x):
         return x[:, :1, :0, :]
 
 
-class RaisingDepth(torch.nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.adn_kind = "depth"
-        self.adn_output = "depth"
-
+class RaisingDepth(DepthContract):
     def forward(self, x):
         if x.shape[2] > 32:
             raise RuntimeError("depth exploded")
@@ -110,20 +104,12 @@ def main():
     save(SpaceToDepth(8, 192, declare_channels=False), os.path.join(d, "encoder.pt"))
     save(good_decoder, os.path.join(d, "decoder.pt"))
 
-    d = bundle(root, "bad_depth")
-    save(good_encoder, os.path.join(d, "encoder.pt"))
-    save(good_decoder, os.path.join(d, "decoder.pt"))
-    save(ThreeChannelDepth(), os.path.join(d, "depth.pt"))
-
-    d = bundle(root, "empty_depth")
-    save(good_encoder, os.path.join(d, "encoder.pt"))
-    save(good_decoder, os.path.join(d, "decoder.pt"))
-    save(EmptyDepth(), os.path.join(d, "depth.pt"))
-
-    d = bundle(root, "raising_depth")
-    save(good_encoder, os.path.join(d, "encoder.pt"))
-    save(good_decoder, os.path.join(d, "decoder.pt"))
-    save(RaisingDepth(), os.path.join(d, "depth.pt"))
+    for name, depth in (("bad_depth", ThreeChannelDepth()), ("empty_depth", EmptyDepth()),
+                        ("raising_depth", RaisingDepth())):
+        d = bundle(root, name)
+        save(good_encoder, os.path.join(d, "encoder.pt"))
+        save(good_decoder, os.path.join(d, "decoder.pt"))
+        save(depth, os.path.join(d, "depth.pt"))
 
     d = bundle(root, "truncated")
     save(good_encoder, os.path.join(d, "full.pt"))

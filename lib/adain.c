@@ -187,7 +187,7 @@ adn_status adn_adain(const float *x, int32_t channels, int64_t n, const float *s
 }
 
 /* Weights must be finite, >= 0, with a positive sum; *total receives the sum. */
-static adn_status check_weights(const char *fn, const float *weights, int32_t n_styles, double *total) {
+adn_status adn_check_style_weights(const char *fn, const float *weights, int32_t n_styles, double *total) {
     if (!weights) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: weights is NULL", fn);
     double sum = 0;
     for (int32_t k = 0; k < n_styles; ++k) {
@@ -218,7 +218,7 @@ adn_status adn_adain_interpolate(const float *x, int32_t channels, int64_t n, in
     if (st == ADN_OK) st = check_styles(fn, channels, n_styles);
     if (st == ADN_OK) st = check_style_stats(fn, style_mean, style_std, (int64_t)n_styles * channels);
     double total = 0;
-    if (st == ADN_OK) st = check_weights(fn, weights, n_styles, &total);
+    if (st == ADN_OK) st = adn_check_style_weights(fn, weights, n_styles, &total);
     if (st != ADN_OK) return st;
     if (!out) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: out is NULL", fn);
     if (buffers_overlap(out, (int64_t)channels * n, x, (int64_t)channels * n))

@@ -85,12 +85,18 @@ adn_status adn_check_image(const adn_image *img, int32_t channels, const char *w
     return ADN_OK;
 }
 
-adn_status adn_image_prepare_output(adn_image *img, int32_t channels, int32_t width, int32_t height,
-                                    const char *what) {
-    if (!img) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s is NULL", what);
-    if (!img->data) return adn_image_alloc(img, channels, width, height);
+adn_status adn_check_output_size(const adn_image *img, int32_t channels, int32_t width, int32_t height,
+                                 const char *what) {
+    if (!img || !img->data) return ADN_OK;
     if (img->channels != channels || img->width != width || img->height != height)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s must be %dx%dx%d (CxHxW), is %dx%dx%d", what, (int)channels,
                         (int)height, (int)width, (int)img->channels, (int)img->height, (int)img->width);
     return ADN_OK;
+}
+
+adn_status adn_image_prepare_output(adn_image *img, int32_t channels, int32_t width, int32_t height,
+                                    const char *what) {
+    if (!img) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s is NULL", what);
+    if (!img->data) return adn_image_alloc(img, channels, width, height);
+    return adn_check_output_size(img, channels, width, height, what);
 }

@@ -28,6 +28,15 @@ int adn_all_finite(const float *x, int64_t n);
  *  what names the argument in the message. */
 adn_status adn_check_image(const adn_image *img, int32_t channels, const char *what);
 
+/** Checks that a caller-provided output image (data not NULL) has exactly these sizes; an empty
+ *  image passes (it is allocated later).  what names the argument in the message. */
+adn_status adn_check_output_size(const adn_image *img, int32_t channels, int32_t width, int32_t height,
+                                 const char *what);
+
+/** Style weights: finite (else ADN_ERR_NON_FINITE), >= 0, with a positive sum stored in *total.
+ *  fn names the caller in the message. */
+adn_status adn_check_style_weights(const char *fn, const float *weights, int32_t n_styles, double *total);
+
 /** Makes `img` a C x H x W image: allocates it if img->data is NULL, otherwise checks that the
  *  caller's buffer has exactly these sizes.  what names the argument in the message. */
 adn_status adn_image_prepare_output(adn_image *img, int32_t channels, int32_t width, int32_t height,

@@ -289,27 +289,6 @@ static adn_status check_caller_depth(const adn_stylize_params *p) {
     return ADN_OK;
 }
 
-/* Weights must be usable before any network runs: finite, >= 0, with a positive sum. */
-static adn_status check_weights(const float *weights, int32_t n_styles) {
-    double total = 0;
-    for (int32_t k = 0; k < n_styles; ++k) {
-        if (!isfinite(weights[k]) || weights[k] < 0)
-            return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: style weight %d (%g) must be finite and >= 0", (int)k, weights[k]);
-        total += weights[k];
-    }
-    if (!(total > 0)) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: style weights sum to 0");
-    return ADN_OK;
-}
-
-/* A caller-provided output map must already have its size; an empty one is allocated later. */
-static adn_status check_output_map(const adn_image *img, int32_t channels, int32_t width, int32_t height, const char *what) {
-    if (!img || !img->data) return ADN_OK;
-    if (img->channels != channels || img->width != width || img->height != height)
-        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s must be %dx%dx%d (CxHxW), is %dx%dx%d", what, (int)channels, (int)height, (int)width,
-                        (int)img->channels, (int)img->height, (int)img->width);
-    return ADN_OK;
-}
-
 static adn_depth_source resolve_depth_source(const adn_model *model, adn_depth_source requested) {
     if (requested != ADN_DEPTH_AUTO) return requested;
     return model->info.depth_kind == ADN_DEPTH_KIND_NONE ? ADN_DEPTH_NONE : ADN_DEPTH_NETWORK;
@@ -332,10 +311,13 @@ static adn_status validate_stylize(const adn_model *model, const adn_image *cont
         if (p->style_weights) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_stylize: region_masks and style_weights exclude each other");
         if ((st = validate_map(p->region_masks, n_styles, w, h, "region_masks"))) return st;
     }
-    if (p->style_weights && (st = check_weights(p->style_weights, n_styles))) return st;
+    double total_weight; /* weights are checked before any network runs */
+    if (p->style_weights && (st = adn_check_style_weights("adn_stylize", p->style_weights, n_styles, &total_weight)))
+        return st;
+    /* Output maps too: a wrong size must not cost an encode and a decode first. */
     const int32_t ds = model->info.downsample;
-    if ((st = check_output_map(p->out_depth, 1, w, h, "out_depth")) ||
-        (st = check_output_map(p->out_strength, 1, adn_round_up(w, ds) / ds, adn_round_up(h, ds) / ds, "out_strength")))
+    if ((st = adn_check_output_size(p->out_depth, 1, w, h, "out_depth")) ||
+        (st = adn_check_output_size(p->out_strength, 1, adn_round_up(w, ds) / ds, adn_round_up(h, ds) / ds, "out_strength")))
         return st;
     switch (resolve_depth_source(model, p->depth_source)) {
     case ADN_DEPTH_NETWORK:

@@ -41,8 +41,9 @@ std::string last_line(const char *text) {
     std::string s(text ? text : "");
     size_t end = s.find_last_not_of(" \t\r\n");
     if (end == std::string::npos) return "unknown error";
-    size_t start = s.find_last_of("\r\n", end);
-    return s.substr(start == std::string::npos ? 0 : start + 1, end - (start == std::string::npos ? 0 : start + 1) + 1);
+    size_t newline = s.find_last_of("\r\n", end);
+    size_t begin = newline == std::string::npos ? 0 : newline + 1;
+    return s.substr(begin, end - begin + 1);
 }
 
 bool says_out_of_memory(const std::string &message) {

@@ -3,7 +3,8 @@
  *
  * One pass through an encoder E and a decoder G renders a content image in the style of any
  * style image (AdaIN).  A depth map of the content sets the style strength per pixel: near things
- * keep their detail, far things take the style.  The numbers follow METHOD.md exactly:
+ * keep their detail, far things take the style.  The numbers follow docs/METHOD.md (in this
+ * repository) exactly:
  *
  *     fc = E(c)                                  content features, C x h x w  (h = H/8, w = W/8)
  *     t  = sum_k w_k * AdaIN(fc, E(s_k))         one or more styles
@@ -11,20 +12,49 @@
  *     f  = S * t + (1 - S) * fc
  *     out = G(f)                                 3 x H x W
  *
+ * Objects
+ * -------
+ *   adn_model    a loaded bundle (encoder, decoder, optional depth network).  Read-only once
+ *                loaded: share one among any number of threads, no lock needed.
+ *   adn_style    a style encoded once for a model (its feature statistics).  Read-only: share it
+ *                among threads and contexts of the same model.
+ *   adn_context  per-thread / per-stream state: work buffers reused between calls, the depth
+ *                range, the last depth and strength maps, timings, temporal (video) state and an
+ *                optional progress/cancel callback.  One thread at a time.
+ *
+ *     adn_model_load(dir, &mp, &model);           adn_style_create(model, &style_img, &style);
+ *     adn_context_create(model, &cp, &ctx);       adn_set_depth_range(ctx, 0.0f, 1.0f);
+ *     adn_stylize(ctx, &content, &style, 1, &sp, &out);
+ *     adn_context_get_depth(ctx, &depth);         adn_context_get_timings(ctx, &timings);
+ *
  * Conventions
  * -----------
  * - Every call that can fail returns an adn_status; ADN_OK is 0.  On failure a one-line message
  *   is stored for the calling thread and adn_last_error() returns it.  Nothing ever aborts, exits
  *   or throws across this interface.
- * - Float images are planar C x H x W float32: channel c, row y, column x is at
- *   data[((size_t)c * height + y) * width + x].  Colour images are RGB in [0,1].
- * - "Create/free" pairs: every *_free() accepts NULL.  Handles are opaque.
- * - Struct parameters come from *_default_params() by value; change the fields you need.
- *   Pointer fields that are NULL mean "not given".
- * - Sizes are int32_t; any H x W >= 1 x 1 is accepted up to the pixel limits documented below.
- * - Thread safety is stated for each function.  In short: the pure math and image functions are
- *   reentrant; a model may be used by several threads for adn_stylize / adn_style_create at once,
- *   but must not be freed or have its depth range changed while another thread uses it.
+ * - Sizes are always given in the order C, H, W (channels, height, width), the order of the
+ *   memory: planar float32, channel c, row y, column x at data[((size_t)c * H + y) * W + x].
+ *   Colour images are RGB in [0,1].
+ * - Create/free pairs: every *_free() accepts NULL.  Handles are opaque.
+ * - ABI growth.  Every parameter and info struct starts with `size_t struct_size`, the caller's
+ *   sizeof of that struct.  The library reads and writes only the first struct_size bytes, and
+ *   gives the fields a caller's (older, shorter) struct lacks their defaults; a caller's newer,
+ *   longer struct is accepted when the fields this library does not know are all zero, and refused
+ *   with ADN_ERR_UNSUPPORTED otherwise (like Linux's openat2).  Initialise parameters with the
+ *   inline adn_*_default_params() below (they compile your sizeof into your program) and info
+ *   structs with `adn_model_info info = {.struct_size = sizeof info};`.  A struct_size of 0 is refused with
+ *   ADN_ERR_INVALID_ARGUMENT.  We chose size-prefixed structs over opaque parameter objects with
+ *   setters because they keep designated initialisers, stack allocation and plain layouts for the
+ *   ctypes and Rust bindings, at the price of this one rule.  adn_image, adn_image_u8 and
+ *   adn_depth_norm_params are frozen plain-data structs and will never grow.
+ * - Pointer fields that are NULL mean "not given".
+ * - Symbols are versioned (ADN_1.0 in the linker map); deprecated calls are marked ADN_DEPRECATED
+ *   for at least one minor release before they go.  The section "Experimental" at the end is
+ *   outside every compatibility promise and is only declared when ADN_EXPERIMENTAL_API is defined
+ *   before this header is included (as zstd.h does with ZSTD_STATIC_LINKING_ONLY).
+ * - Thread safety is stated for each function.  In short: math, image and file functions are
+ *   reentrant; models and styles are read-only and shareable; a context is used by one thread at
+ *   a time (make one per thread or per video stream).
  */
 #ifndef ADAIN_DCS_H
 #define ADAIN_DCS_H
@@ -32,12 +62,14 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "adain_dcs_version.h" /* ADN_VERSION_MAJOR/MINOR/PATCH/STRING/NUMBER, written by meson */
+
 #ifdef __cplusplus
 extern "C" {
 #endif
 
 /* ---------------------------------------------------------------------------------------------
- * Visibility and version
+ * Visibility, deprecation and version
  * ------------------------------------------------------------------------------------------- */
 
 #if defined(_WIN32) && !defined(ADN_STATIC)
@@ -52,14 +84,18 @@ extern "C" {
 #  define ADN_API
 #endif
 
-#define ADN_VERSION_MAJOR 0
-#define ADN_VERSION_MINOR 1
-#define ADN_VERSION_PATCH 0
-#define ADN_VERSION_STRING "0.1.0"
-/** Single comparable number: major * 10000 + minor * 100 + patch. */
-#define ADN_VERSION_NUMBER (ADN_VERSION_MAJOR * 10000 + ADN_VERSION_MINOR * 100 + ADN_VERSION_PATCH)
+/** Marks a call that will be removed; the message says what to use instead. */
+#if defined(ADN_BUILDING_LIBRARY) || defined(ADN_NO_DEPRECATION_WARNINGS)
+#  define ADN_DEPRECATED(message)
+#elif defined(__GNUC__) || defined(__clang__)
+#  define ADN_DEPRECATED(message) __attribute__((deprecated(message)))
+#elif defined(_MSC_VER)
+#  define ADN_DEPRECATED(message) __declspec(deprecated(message))
+#else
+#  define ADN_DEPRECATED(message)
+#endif
 
-/** Version of the library actually loaded, e.g. "0.1.0".  Thread-safe. */
+/** Version of the library actually loaded, e.g. "0.2.0".  Thread-safe. */
 ADN_API const char *adn_version(void);
 /** ADN_VERSION_NUMBER of the library actually loaded.  Thread-safe. */
 ADN_API int adn_version_number(void);
@@ -81,8 +117,11 @@ typedef enum adn_status {
     ADN_ERR_NON_FINITE = 6,       /**< NaN or infinity in an input buffer */
     ADN_ERR_MODEL = 7,            /**< model bundle missing, malformed or inconsistent */
     ADN_ERR_DEVICE = 8,           /**< requested device (CUDA) not available */
-    ADN_ERR_UNSUPPORTED = 9,      /**< feature not compiled in (torch, PNG, JPEG) */
-    ADN_ERR_INTERNAL = 10         /**< unexpected failure inside a backend (message says what) */
+    ADN_ERR_UNSUPPORTED = 9,      /**< not compiled in (torch, PNG, JPEG), not implemented for this
+                                       device/precision, or a newer struct field this library
+                                       does not know */
+    ADN_ERR_INTERNAL = 10,        /**< unexpected failure inside a backend (message says what) */
+    ADN_ERR_CANCELLED = 11        /**< the progress callback asked to stop; no output was written */
 } adn_status;
 
 /** Static English name of a status, e.g. "invalid argument".  Unknown codes give "unknown status".
@@ -118,28 +157,29 @@ ADN_API void adn_set_log_callback(adn_log_callback callback, void *user_data, ad
  * Images
  * ------------------------------------------------------------------------------------------- */
 
-/** Planar float image, C x H x W.  data may be owned by the caller or by the library (see
- *  adn_image_alloc).  A zero-initialised adn_image ({0}) is "empty". */
+/** Planar float image, C x H x W (frozen layout).  data may be owned by the caller or by the
+ *  library (see adn_image_alloc).  A zero-initialised adn_image ({0}) is "empty". */
 typedef struct adn_image {
     float *data;
-    int32_t width;
-    int32_t height;
     int32_t channels;
+    int32_t height;
+    int32_t width;
 } adn_image;
 
-/** Interleaved 8-bit image (e.g. RGB, RGBA, grey), rows `stride` bytes apart (0 = width*channels). */
+/** Interleaved 8-bit image (e.g. RGB, RGBA, grey), rows `stride` bytes apart (0 = width*channels).
+ *  Frozen layout. */
 typedef struct adn_image_u8 {
     uint8_t *data;
-    int32_t width;
-    int32_t height;
     int32_t channels; /**< 1 grey, 2 grey+alpha, 3 RGB, 4 RGBA */
+    int32_t height;
+    int32_t width;
     size_t stride;
 } adn_image_u8;
 
 /** Allocates img->data for channels x height x width floats (zero-filled) and sets the sizes.
  *  Any data already in img is NOT freed.  Fails with ADN_ERR_INVALID_ARGUMENT for sizes < 1 and
  *  ADN_ERR_TOO_LARGE above 2^31 elements per channel or 4096 channels.  Thread-safe. */
-ADN_API adn_status adn_image_alloc(adn_image *img, int32_t channels, int32_t width, int32_t height);
+ADN_API adn_status adn_image_alloc(adn_image *img, int32_t channels, int32_t height, int32_t width);
 
 /** Frees data allocated by this library (adn_image_alloc, adn_image_read, adn_stylize, ...) and
  *  zeroes the struct.  NULL and empty images are fine.  Thread-safe. */
@@ -153,11 +193,11 @@ ADN_API adn_status adn_image_from_u8(const adn_image_u8 *src, adn_image *rgb, ad
 
 /** Converts planar float (1 or 3 channels, values clamped to [0,1], rounded to nearest) to an
  *  interleaved 8-bit image, appending alpha when given (same size, 1 channel).  dst->data is
- *  allocated with malloc (release with adn_u8_free).  Thread-safe. */
+ *  allocated with malloc (release with adn_image_u8_free).  Thread-safe. */
 ADN_API adn_status adn_image_to_u8(const adn_image *rgb, const adn_image *alpha, adn_image_u8 *dst);
 
 /** Frees dst->data allocated by adn_image_to_u8 and zeroes the struct; NULL is fine. */
-ADN_API void adn_u8_free(adn_image_u8 *img);
+ADN_API void adn_image_u8_free(adn_image_u8 *img);
 
 /* ---------------------------------------------------------------------------------------------
  * Image files (libpng, libjpeg-turbo)
@@ -174,7 +214,11 @@ typedef enum adn_pixel_mode {
     ADN_PIXELS_GRAY = 1  /**< 1 channel; colour files become luma 0.299 R + 0.587 G + 0.114 B */
 } adn_pixel_mode;
 
+/** Default pixel limit of adn_read_params.max_pixels (2^28, a 16384 x 16384 image). */
+#define ADN_DEFAULT_MAX_PIXELS ((uint64_t)1 << 28)
+
 typedef struct adn_read_params {
+    size_t struct_size;    /**< sizeof(adn_read_params) as the caller compiled it */
     uint64_t max_pixels;   /**< refuse images with width*height above this (default 2^28) */
     adn_pixel_mode mode;   /**< default ADN_PIXELS_RGB */
     int32_t raw_values;    /**< 1: keep stored integer values (0..255 or 0..65535) instead of
@@ -182,31 +226,51 @@ typedef struct adn_read_params {
 } adn_read_params;
 
 typedef struct adn_image_info {
+    size_t struct_size;       /**< set by the caller: sizeof(adn_image_info) */
     adn_file_format format;
-    int32_t width;
     int32_t height;
+    int32_t width;
     int32_t bit_depth;        /**< 8 or 16 */
     int32_t file_channels;    /**< channels stored in the file (1..4; CMYK JPEG reports 4) */
     int32_t has_alpha;
 } adn_image_info;
 
 typedef struct adn_write_params {
+    size_t struct_size;    /**< sizeof(adn_write_params) as the caller compiled it */
     int32_t jpeg_quality;  /**< 1..100, default 95 */
     int32_t png_bit_depth; /**< 8 or 16, default 8 */
 } adn_write_params;
 
-ADN_API adn_read_params adn_read_default_params(void);
-ADN_API adn_write_params adn_write_default_params(void);
+/** Fills the first struct_size bytes of *params with the defaults and sets params->struct_size.
+ *  Prefer the inline adn_read_default_params().  Thread-safe. */
+ADN_API adn_status adn_read_params_init(adn_read_params *params, size_t struct_size);
+ADN_API adn_status adn_write_params_init(adn_write_params *params, size_t struct_size);
+
+static inline adn_read_params adn_read_default_params(void) {
+    adn_read_params p;
+    adn_read_params_init(&p, sizeof p);
+    return p;
+}
+static inline adn_write_params adn_write_default_params(void) {
+    adn_write_params p;
+    adn_write_params_init(&p, sizeof p);
+    return p;
+}
 
 /** Reads a PNG (8/16-bit grey, grey+alpha, RGB, RGBA, palette) or JPEG (grey, RGB, CMYK) file,
  *  recognised by its signature, not its name.  pixels receives the image (allocated by the
- *  library); alpha (may be NULL) receives the alpha channel or is left empty; info (may be NULL)
- *  is filled in.  params may be NULL for the defaults.
+ *  library); alpha (may be NULL) receives the alpha channel or is left empty; info (may be NULL;
+ *  else its struct_size must be set) is filled in.  params may be NULL for the defaults.
  *  Errors: ADN_ERR_IO (cannot open), ADN_ERR_FORMAT (corrupt, truncated, unknown),
  *  ADN_ERR_TOO_LARGE (pixel limit), ADN_ERR_UNSUPPORTED (codec not compiled in).  On failure
  *  pixels and alpha are left empty.  Thread-safe. */
 ADN_API adn_status adn_image_read(const char *path, const adn_read_params *params,
                                   adn_image *pixels, adn_image *alpha, adn_image_info *info);
+
+/** adn_image_read from `size` bytes of memory (an encoded PNG or JPEG file).  The same formats,
+ *  limits and errors; messages name the buffer "<memory>".  Thread-safe. */
+ADN_API adn_status adn_image_read_memory(const void *data, size_t size, const adn_read_params *params,
+                                         adn_image *pixels, adn_image *alpha, adn_image_info *info);
 
 /** Writes 1- or 3-channel float pixels (clamped to [0,1]) with optional alpha to a PNG or JPEG
  *  chosen by the extension (.png, .jpg, .jpeg; case-insensitive).  JPEG drops alpha.  The file is
@@ -222,7 +286,7 @@ ADN_API adn_status adn_image_write(const char *path, const adn_image *pixels, co
  * only where stated.  "Feature maps" are C x N floats (N = h*w pixels, channel-major).
  * ------------------------------------------------------------------------------------------- */
 
-/** ε added to the variance in AdaIN statistics (METHOD.md §2). */
+/** ε added to the variance in AdaIN statistics (docs/METHOD.md §2). */
 #define ADN_ADAIN_EPS 1e-5f
 
 /** Per-channel mean and standard deviation of a C x N feature map:
@@ -233,7 +297,8 @@ ADN_API adn_status adn_channel_stats(const float *x, int32_t channels, int64_t n
                                      float *mean, float *std);
 
 /** Like adn_channel_stats but over the pixels i where weight[i] > 0.5 only (region statistics,
- *  METHOD.md §2).  A region with no pixel gives mean 0, std sqrt(eps); one pixel gives variance 0. */
+ *  docs/METHOD.md §2).  A region with no pixel gives mean 0, std sqrt(eps); one pixel gives
+ *  variance 0. */
 ADN_API adn_status adn_channel_stats_masked(const float *x, int32_t channels, int64_t n,
                                             const float *weight, float eps, float *mean, float *std);
 
@@ -257,15 +322,17 @@ ADN_API adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n
                                      const float *masks, const float *style_mean,
                                      const float *style_std, float eps, float *out);
 
+/** How to read a raw depth map (docs/METHOD.md §3).  Frozen plain-data struct (it describes the
+ *  normalisation completely); zero-initialised = depth (larger = farther), no invalid value. */
 typedef struct adn_depth_norm_params {
     int32_t is_disparity;    /**< 1: larger = nearer (MiDaS, stereo disparity); D = 1 - D */
     int32_t has_invalid;     /**< 1: pixels equal to invalid_value are left out */
     float invalid_value;     /**< e.g. 0 for Middlebury and Kinect files */
 } adn_depth_norm_params;
 
-/** Depth normalization (METHOD.md §3): D = (d - min) / (max - min) over valid pixels (constant
- *  map -> 0), then D = 1 - D for disparity.  D = 0 is nearest.  Invalid pixels get D = 1 and
- *  valid[i] = 0 (valid may be NULL; when given it receives 1/0 per pixel).
+/** Depth normalization (docs/METHOD.md §3): D = (d - min) / (max - min) over valid pixels
+ *  (constant map -> 0), then D = 1 - D for disparity.  D = 0 is nearest.  Invalid pixels get D = 1
+ *  and valid[i] = 0 (valid may be NULL; when given it receives 1/0 per pixel).
  *  A map with no valid pixel gives D = 1 everywhere.  Non-finite valid values are
  *  ADN_ERR_NON_FINITE.  out may alias depth.  params NULL = depth, no invalid value. */
 ADN_API adn_status adn_depth_normalize(const float *depth, int64_t n, const adn_depth_norm_params *params,
@@ -279,7 +346,8 @@ ADN_API adn_status adn_depth_range_map(const float *d, int64_t n, float lo, floa
 ADN_API adn_status adn_resize_bilinear(const float *src, int32_t channels, int32_t height, int32_t width,
                                        float *dst, int32_t out_height, int32_t out_width);
 
-/** Smallest multiple of `multiple` that is >= size (size, multiple >= 1). */
+/** Smallest multiple of `multiple` that is >= size (size, multiple >= 1); 0 (with a message) on bad
+ *  arguments or int32 overflow. */
 ADN_API int32_t adn_round_up(int32_t size, int32_t multiple);
 
 /** Reflection padding at the bottom and right: C x H x W -> C x H2 x W2 (H2 >= H, W2 >= W).
@@ -311,15 +379,15 @@ ADN_API adn_status adn_strength_map(float alpha, const float *mask, const float 
 ADN_API adn_status adn_blend(const float *stylized, const float *content, const float *strength,
                              int32_t channels, int64_t n, float *out);
 
-/** CORAL colour transfer (METHOD.md §6): returns the 3 x n_style style pixels re-coloured to match
- *  the content's colour statistics (content 3 x n_content).  Per channel standardise (unbiased std),
- *  Sigma = X X^T + I, x' = Sigma_c^{1/2} Sigma_s^{-1/2} x_s, then content std and mean.  Works in
- *  double with symmetric 3x3 square roots (Jacobi).  out may alias style.  n >= 2. */
+/** CORAL colour transfer (docs/METHOD.md §6): returns the 3 x n_style style pixels re-coloured to
+ *  match the content's colour statistics (content 3 x n_content).  Per channel standardise
+ *  (unbiased std), Sigma = X X^T + I, x' = Sigma_c^{1/2} Sigma_s^{-1/2} x_s, then content std and
+ *  mean.  Works in double with symmetric 3x3 square roots (Jacobi).  out may alias style.  n >= 2. */
 ADN_API adn_status adn_coral(const float *style, int64_t n_style, const float *content,
                              int64_t n_content, float *out);
 
 /* ---------------------------------------------------------------------------------------------
- * Models (needs the torch backend; without it these return ADN_ERR_UNSUPPORTED)
+ * Models (needs a model backend, libtorch today; without one these return ADN_ERR_UNSUPPORTED)
  * ------------------------------------------------------------------------------------------- */
 
 /** A loaded bundle: encoder.pt, decoder.pt and optionally depth.pt (docs/MODELS.md). */
@@ -327,6 +395,8 @@ typedef struct adn_model adn_model;
 /** A style encoded once for a model: its feature statistics (and a copy of the style image, for
  *  colour preservation).  Bound to the model it was made with and must not outlive it. */
 typedef struct adn_style adn_style;
+/** Per-thread / per-stream state (see the top of this file). */
+typedef struct adn_context adn_context;
 
 typedef enum adn_device {
     ADN_DEVICE_AUTO = 0, /**< CUDA if libtorch has it and a GPU is present, else CPU */
@@ -334,10 +404,20 @@ typedef enum adn_device {
     ADN_DEVICE_CUDA = 2  /**< fails with ADN_ERR_DEVICE if there is no usable GPU */
 } adn_device;
 
+/** Arithmetic of the encoder and decoder.  AdaIN statistics, the strength map and the blend are
+ *  fp32 in every mode. */
+typedef enum adn_precision {
+    ADN_PRECISION_FP32 = 0, /**< exact: conformance <= 1e-4 against the reference (default) */
+    ADN_PRECISION_BF16 = 1, /**< CPU with AVX-512-BF16 or AMX; not implemented yet:
+                                 ADN_ERR_UNSUPPORTED */
+    ADN_PRECISION_FP16 = 2  /**< CUDA; not implemented yet: ADN_ERR_UNSUPPORTED */
+} adn_precision;
+
 /** Largest adn_model_params.n_threads accepted. */
 #define ADN_MAX_THREADS 1024
 
 typedef struct adn_model_params {
+    size_t struct_size;         /**< sizeof(adn_model_params) as the caller compiled it */
     adn_device device;          /**< default ADN_DEVICE_AUTO */
     int32_t cuda_device_index;  /**< default 0 */
     int32_t n_threads;          /**< CPU threads for torch, 0..ADN_MAX_THREADS; 0 = number of cores
@@ -345,6 +425,7 @@ typedef struct adn_model_params {
                                      model loaded sets it */
     int32_t load_depth;         /**< 1: load depth.pt if present (default 1) */
     int32_t optimize;           /**< 1: freeze + optimize_for_inference after loading (default 1) */
+    adn_precision precision;    /**< default ADN_PRECISION_FP32 */
 } adn_model_params;
 
 typedef enum adn_depth_kind {
@@ -354,36 +435,40 @@ typedef enum adn_depth_kind {
 } adn_depth_kind;
 
 typedef struct adn_model_info {
+    size_t struct_size;         /**< set by the caller: sizeof(adn_model_info) */
     int32_t feature_channels;   /**< encoder output channels (512 for VGG, 192 for the analytic pair) */
     int32_t downsample;         /**< encoder downsampling factor (8) */
     adn_depth_kind depth_kind;
     adn_device device;          /**< device actually used (CPU or CUDA) */
-    float depth_lo, depth_hi;   /**< current depth range */
+    int32_t cuda_device_index;  /**< the GPU used when device is CUDA, else -1 */
+    adn_precision precision;    /**< arithmetic of the networks */
+    const char *backend;        /**< static name of the backend, e.g. "torch" */
 } adn_model_info;
 
-ADN_API adn_model_params adn_model_default_params(void);
+ADN_API adn_status adn_model_params_init(adn_model_params *params, size_t struct_size);
+static inline adn_model_params adn_model_default_params(void) {
+    adn_model_params p;
+    adn_model_params_init(&p, sizeof p);
+    return p;
+}
 
 /** Loads and validates a bundle directory (probe forward of every module).  params may be NULL.
  *  Errors: ADN_ERR_MODEL (missing file, not TorchScript, wrong shapes or channel mismatch; the
- *  message names the file), ADN_ERR_DEVICE, ADN_ERR_UNSUPPORTED (no torch backend).
- *  *out is NULL on failure.  Thread-safe. */
+ *  message names the file), ADN_ERR_DEVICE, ADN_ERR_UNSUPPORTED (no backend, or a precision not
+ *  available).  *out is NULL on failure.  The model is read-only afterwards.  Thread-safe. */
 ADN_API adn_status adn_model_load(const char *bundle_dir, const adn_model_params *params, adn_model **out);
 
-/** Frees a model (NULL is fine).  All its styles must be freed first.  Not thread-safe with any
- *  other use of the same model. */
+/** Frees a model (NULL is fine).  All its styles and contexts must be freed first.  Not thread-safe
+ *  with any other use of the same model. */
 ADN_API void adn_model_free(adn_model *model);
 
-/** Fills *info.  Thread-safe. */
+/** Fills *info (info->struct_size set by the caller).  Thread-safe. */
 ADN_API adn_status adn_model_get_info(const adn_model *model, adn_model_info *info);
 
-/** Sets the depth range R(D) = lo + (hi - lo) D used by later adn_stylize calls (default 0, 1).
- *  lo, hi in [0,1]; lo > hi reverses the effect.  Not thread-safe with a concurrent adn_stylize on
- *  the same model. */
-ADN_API adn_status adn_set_depth_range(adn_model *model, float lo, float hi);
-
 /** Encodes a style image (3 x H x W RGB, any size >= 1x1, reflection-padded to multiples of 8)
- *  once and keeps its statistics.  Thread-safe (the model is only read). */
-ADN_API adn_status adn_style_create(adn_model *model, const adn_image *style, adn_style **out);
+ *  once and keeps its statistics.  The style may be used by every context of this model, from any
+ *  thread.  Thread-safe (the model is only read). */
+ADN_API adn_status adn_style_create(const adn_model *model, const adn_image *style, adn_style **out);
 
 /** Frees a style (NULL is fine).  Not thread-safe with a concurrent adn_stylize using it. */
 ADN_API void adn_style_free(adn_style *style);
@@ -391,6 +476,62 @@ ADN_API void adn_style_free(adn_style *style);
 /** Copies the style's C per-channel feature means and stds into mean / std (either may be NULL);
  *  *channels receives C.  Thread-safe. */
 ADN_API adn_status adn_style_get_stats(const adn_style *style, float *mean, float *std, int32_t *channels);
+
+/* ---------------------------------------------------------------------------------------------
+ * Contexts
+ * ------------------------------------------------------------------------------------------- */
+
+/** Stages of a call, in order, as passed to the progress callback. */
+typedef enum adn_stage {
+    ADN_STAGE_ENCODE_CONTENT = 0, /**< padding + encoder on the content */
+    ADN_STAGE_ENCODE_STYLE = 1,   /**< style statistics (re-encoding only with preserve_color) */
+    ADN_STAGE_DEPTH = 2,          /**< depth network or caller map, normalisation, range map */
+    ADN_STAGE_ADAIN_BLEND = 3,    /**< AdaIN, masks, strength map, blend */
+    ADN_STAGE_DECODE = 4          /**< decoder + crop into the output */
+} adn_stage;
+
+/** Called before each stage of adn_stylize / adn_estimate_depth on the calling thread.  Return 0
+ *  to go on, anything else to stop: the call then returns ADN_ERR_CANCELLED and has written no
+ *  output (a caller's out buffer is untouched). */
+typedef int (*adn_progress_callback)(adn_stage next_stage, void *user_data);
+
+typedef struct adn_context_params {
+    size_t struct_size;             /**< sizeof(adn_context_params) as the caller compiled it */
+    float depth_lo, depth_hi;       /**< initial depth range R(D) = lo + (hi - lo) D; default 0, 1 */
+    adn_progress_callback progress; /**< optional, default NULL */
+    void *progress_user_data;
+} adn_context_params;
+
+ADN_API adn_status adn_context_params_init(adn_context_params *params, size_t struct_size);
+static inline adn_context_params adn_context_default_params(void) {
+    adn_context_params p;
+    adn_context_params_init(&p, sizeof p);
+    return p;
+}
+
+/** Creates a context for `model` (which must outlive it).  params may be NULL.  Allocates no image
+ *  buffers yet: they are made by the first call at a size and reused by every later call at that
+ *  size or smaller.  Thread-safe (many contexts may be created on one model at once). */
+ADN_API adn_status adn_context_create(const adn_model *model, const adn_context_params *params,
+                                      adn_context **out);
+
+/** Frees a context and its buffers (NULL is fine).  Not thread-safe with other use of it. */
+ADN_API void adn_context_free(adn_context *ctx);
+
+/** The model the context was made with.  Thread-safe. */
+ADN_API const adn_model *adn_context_get_model(const adn_context *ctx);
+
+/** Sets the depth range R(D) = lo + (hi - lo) D used by this context's later calls (default 0, 1).
+ *  lo, hi in [0,1]; lo > hi reverses the effect.  One thread at a time per context. */
+ADN_API adn_status adn_set_depth_range(adn_context *ctx, float lo, float hi);
+
+/** Reads the context's depth range.  Either pointer may be NULL.  One thread at a time. */
+ADN_API adn_status adn_context_get_depth_range(const adn_context *ctx, float *lo, float *hi);
+
+/** Forgets the temporal state (video: smoothed depth and depth range), e.g. at a scene cut; the
+ *  next frame is processed exactly as a first frame.  Also drops the last depth/strength maps.
+ *  One thread at a time. */
+ADN_API adn_status adn_context_reset(adn_context *ctx);
 
 typedef enum adn_depth_source {
     ADN_DEPTH_AUTO = 0,    /**< the network if the model has depth.pt, otherwise none */
@@ -400,6 +541,7 @@ typedef enum adn_depth_source {
 } adn_depth_source;
 
 typedef struct adn_stylize_params {
+    size_t struct_size;            /**< sizeof(adn_stylize_params) as the caller compiled it */
     float alpha;                   /**< global strength in [0,1], default 1 */
     const adn_image *mask;         /**< optional 1 x H x W user mask M in [0,1] at content size */
     const float *style_weights;    /**< optional, n_styles interpolation weights (>= 0, normalised);
@@ -411,38 +553,55 @@ typedef struct adn_stylize_params {
                                         m_k > 0.5 (all pixels if none) and
                                         t = sum_k m_k AdaIN_k.  Excludes style_weights. */
     adn_depth_source depth_source; /**< default ADN_DEPTH_AUTO */
-    const adn_image *depth;        /**< 1 x h x w caller depth (any size; resized bilinearly) */
-    int32_t depth_is_disparity;    /**< for the caller map: 1 = larger is nearer */
-    int32_t depth_has_invalid;     /**< for the caller map: honour depth_invalid_value */
-    float depth_invalid_value;     /**< e.g. 0 (Middlebury, Kinect) */
+    const adn_image *depth;        /**< 1 x h x w caller depth (any size; resized bilinearly;
+                                        with an invalid value it must have the content's size) */
+    adn_depth_norm_params depth_norm; /**< how to read the caller map (the network's kind comes
+                                           from the bundle); default depth, no invalid value */
     int32_t preserve_color;        /**< 1: CORAL-match each style's colours to the content first
                                         (re-encodes the style on every call); with a 1-pixel
                                         content or style only the mean colour is matched */
-    adn_image *out_depth;          /**< optional: receives D (1 x H x W, normalised, 0 = near) */
-    adn_image *out_strength;       /**< optional: receives S (1 x h x w at feature resolution) */
 } adn_stylize_params;
 
-ADN_API adn_stylize_params adn_stylize_default_params(void);
+ADN_API adn_status adn_stylize_params_init(adn_stylize_params *params, size_t struct_size);
+static inline adn_stylize_params adn_stylize_default_params(void) {
+    adn_stylize_params p;
+    adn_stylize_params_init(&p, sizeof p);
+    return p;
+}
 
 /** Renders content (3 x H x W RGB in [0,1], any size) in the style of styles[0..n_styles-1]
- *  (all made with this model) and writes a 3 x H x W result to *out.  If out->data is NULL the
- *  library allocates it (free with adn_image_free); otherwise it must already be 3 x H x W.
- *  out_depth / out_strength follow the same rule (all sizes are checked before any work; on
- *  failure buffers the library allocated are freed again).  params may be NULL for the defaults.
- *  The output is not clamped (clamping happens when writing 8-bit).
- *  Thread-safe: several threads may stylize with one model at once (libtorch's own thread pool is
- *  shared; for throughput prefer one call at a time with n_threads cores). */
-ADN_API adn_status adn_stylize(adn_model *model, const adn_image *content, const adn_style *const *styles,
+ *  (all made with the context's model) and writes a 3 x H x W result to *out.  If out->data is
+ *  NULL the library allocates it (free with adn_image_free); otherwise it must already be
+ *  3 x H x W (checked before any work) and is written only once the whole call has succeeded.
+ *  params may be NULL for the defaults.  The output is not clamped (clamping happens when writing
+ *  8-bit).  Afterwards the context holds this call's D and S (adn_context_get_depth/_strength) and
+ *  timings.  A NaN or infinity produced by a network is reported as ADN_ERR_MODEL naming it.
+ *  One thread at a time per context; any number of contexts of one model may run at once. */
+ADN_API adn_status adn_stylize(adn_context *ctx, const adn_image *content, const adn_style *const *styles,
                                int32_t n_styles, const adn_stylize_params *params, adn_image *out);
 
-/* ---------------------------------------------------------------------------------------------
- * Timings
- * ------------------------------------------------------------------------------------------- */
+/** The normalised depth D (0 = near) of rgb (3 x H x W in [0,1]) from the model's depth network,
+ *  at the image's size, into *depth (allocated when empty, else it must be 1 x H x W).  No
+ *  stylization runs; the context's temporal state is neither used nor changed (video smoothing
+ *  applies to adn_stylize).  ADN_ERR_INVALID_ARGUMENT if the model has no depth network.
+ *  One thread at a time per context. */
+ADN_API adn_status adn_estimate_depth(adn_context *ctx, const adn_image *rgb, adn_image *depth);
 
-/** Wall-clock milliseconds spent in the stages of the last adn_style_create or adn_stylize call
- *  made on this thread (stages it did not run are 0).  For benchmarks and profiling. */
+/** Copies D (1 x H x W, normalised, 0 = near, after temporal smoothing) of the context's last
+ *  successful adn_stylize into *out (allocated when empty, else it must be 1 x H x W).
+ *  ADN_ERR_INVALID_ARGUMENT if that call used no depth (ADN_DEPTH_NONE) or there was none.
+ *  One thread at a time per context. */
+ADN_API adn_status adn_context_get_depth(const adn_context *ctx, adn_image *out);
+
+/** Copies S (1 x h x w at feature resolution) of the last successful adn_stylize into *out, with
+ *  the same buffer rule.  One thread at a time per context. */
+ADN_API adn_status adn_context_get_strength(const adn_context *ctx, adn_image *out);
+
+/** Wall-clock milliseconds spent in the stages of the context's last adn_stylize or
+ *  adn_estimate_depth call (stages it did not run are 0).  For benchmarks and profiling. */
 typedef struct adn_timings {
-    double style_encode_ms;   /**< encoding style images (adn_style_create; colour preservation) */
+    size_t struct_size;       /**< set by the caller: sizeof(adn_timings) */
+    double style_encode_ms;   /**< re-encoding style images (colour preservation) */
     double content_encode_ms; /**< padding + encoder on the content */
     double depth_ms;          /**< depth network, resize, normalization, range map, 8x8 averages */
     double adain_blend_ms;    /**< AdaIN / interpolation / regions, masks, strength map, blend */
@@ -450,8 +609,39 @@ typedef struct adn_timings {
     double total_ms;          /**< the whole call */
 } adn_timings;
 
-/** Copies this thread's last timings into *out.  Thread-local, so thread-safe. */
-ADN_API adn_status adn_get_last_timings(adn_timings *out);
+/** Copies the context's last timings into *out (out->struct_size set by the caller).
+ *  One thread at a time per context. */
+ADN_API adn_status adn_context_get_timings(const adn_context *ctx, adn_timings *out);
+
+/* ---------------------------------------------------------------------------------------------
+ * Experimental: no compatibility promise; may change or go in any release.  Declared only with
+ * ADN_EXPERIMENTAL_API defined; the symbols carry the version node ADN_EXPERIMENTAL.
+ * ------------------------------------------------------------------------------------------- */
+#ifdef ADN_EXPERIMENTAL_API
+
+/** Temporal smoothing for video in a context (docs/METHOD.md §8), applied by adn_stylize to the
+ *  depth path only.  Both 0 (the default) = every frame exact on its own.  The state restarts on
+ *  adn_context_reset, on a change of frame size, and on a change of depth source.
+ *  Experimental because the video work (content-statistics smoothing, scene-cut detection) will
+ *  extend it. */
+typedef struct adn_temporal_params {
+    size_t struct_size; /**< sizeof(adn_temporal_params) as the caller compiled it */
+    float depth_ema;    /**< a in [0,1): D'_t = a D'_{t-1} + (1 - a) D_t; 0 = off */
+    float range_ema;    /**< b in [0,1): EMA of the raw depth's min and max used to normalise;
+                             0 = off (per-frame min/max) */
+} adn_temporal_params;
+
+ADN_API adn_status adn_temporal_params_init(adn_temporal_params *params, size_t struct_size);
+static inline adn_temporal_params adn_temporal_default_params(void) {
+    adn_temporal_params p;
+    adn_temporal_params_init(&p, sizeof p);
+    return p;
+}
+
+/** Sets the context's temporal smoothing (resets its temporal state).  One thread at a time. */
+ADN_API adn_status adn_context_set_temporal(adn_context *ctx, const adn_temporal_params *params);
+
+#endif /* ADN_EXPERIMENTAL_API */
 
 #ifdef __cplusplus
 }

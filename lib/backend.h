@@ -1,9 +1,16 @@
-/* The C view of the model backend.  shim/backend_torch.cpp implements it with libtorch (the only
- * C++ in the project); lib/backend_none.c implements it for builds without torch, where every model
- * call reports ADN_ERR_UNSUPPORTED.  No C++ type ever appears here.
+/* The C view of a model backend: a table of operations.  shim/backend_torch.cpp fills one with
+ * libtorch (the only C++ in the project); a build without torch has none, and every model call then
+ * reports ADN_ERR_UNSUPPORTED.  A second backend (ONNX Runtime, oneDNN directly) is one more table:
+ * lib/ never changes for it.  No C++ type ever appears here.
  *
- * Every function returns an adn_status and sets the thread's message with adn_fail() on failure.
- * Buffers are planar float32 host memory. */
+ * What a backend does: load the modules of a bundle and report their contract attributes (lib/
+ * bundle.c checks them), run the networks, and hold tensors, which stay opaque (on CUDA they live in
+ * device memory).  Everything between encoder and decoder is the C core of lib/ working on a host
+ * view of the features, unless the backend offers the optional device-side hooks.
+ *
+ * Every operation returns an adn_status and sets the thread's message with adn_fail() on failure.
+ * A backend's state is read-only after `prepare`: run operations may be called from many threads at
+ * once with one state. */
 #ifndef ADN_BACKEND_H
 #define ADN_BACKEND_H
 
@@ -13,40 +20,63 @@
 extern "C" {
 #endif
 
-typedef struct adn_backend adn_backend;
-/** Encoder output kept alive between encode and decode (on CPU it is the tensor itself, so the
- *  C math edits the tensor's memory in place; on CUDA it is a host copy of it). */
-typedef struct adn_features adn_features;
+/** A tensor owned by the backend: encoder features or a raw depth map. */
+typedef struct adn_tensor adn_tensor;
 
-typedef struct adn_backend_info {
-    int32_t channels;     /* encoder output channels */
-    int32_t downsample;   /* encoder downsampling factor */
-    adn_depth_kind depth_kind;
-    adn_device device;    /* CPU or CUDA, as resolved */
-} adn_backend_info;
+/** The contract attributes of a bundle's modules as the backend found them (docs/MODELS.md).
+ *  Strings are "" and integers -1 where a module lacks the attribute or has the wrong type. */
+typedef struct adn_bundle_attrs {
+    char encoder_kind[32], decoder_kind[32], depth_kind[32], depth_output[32];
+    int64_t encoder_channels, encoder_downsample;
+    int64_t decoder_channels, decoder_upsample;
+    int has_depth; /* depth.pt was found and loaded */
+} adn_bundle_attrs;
 
-int adn_backend_available(void);
-int adn_backend_has_cuda(void);
+/** Sizes of a tensor as (C, H, W) for a [1, C, H, W] tensor. */
+typedef struct adn_tensor_dims {
+    int32_t channels, height, width;
+} adn_tensor_dims;
 
-adn_status adn_backend_load(const char *bundle_dir, const adn_model_params *params, adn_backend **out,
-                            adn_backend_info *info);
-void adn_backend_free(adn_backend *backend);
+typedef struct adn_backend_ops {
+    const char *name;
+    /** 1 if the backend can use CUDA at all (its build has it). */
+    int has_cuda;
 
-/** Encodes 3 x H x W RGB (H, W multiples of the downsampling factor).  *data points at the C x h x w
- *  features in writable host memory owned by *features. */
-adn_status adn_backend_encode(adn_backend *backend, const float *rgb, int32_t height, int32_t width,
-                              adn_features **features, float **data, int32_t *feat_height,
-                              int32_t *feat_width);
+    /** Loads the modules of bundle_dir for params->device / precision and reads their attributes.
+     *  *state receives the backend's model state; *device the device resolved (CPU or CUDA) and
+     *  *cuda_index the GPU (-1 on CPU). */
+    adn_status (*load)(const char *bundle_dir, const adn_model_params *params, void **state, adn_bundle_attrs *attrs,
+                       adn_device *device, int32_t *cuda_index);
+    /** After lib/ has accepted the attributes: optimise for inference (params->optimize) and make
+     *  the state ready for concurrent use. */
+    adn_status (*prepare)(void *state, const adn_model_params *params);
+    void (*free)(void *state);
 
-/** Decodes the (possibly edited) features into out: 3 x (h*ds) x (w*ds). */
-adn_status adn_backend_decode(adn_backend *backend, adn_features *features, float *out);
+    /** Encoder on 3 x H x W RGB host memory (H, W multiples of the downsampling factor).  *dims
+     *  receives the feature sizes; lib/ checks them against the contract. */
+    adn_status (*encode)(void *state, const float *rgb, int32_t height, int32_t width, adn_tensor **features,
+                         adn_tensor_dims *dims);
+    /** Depth network on 3 x H x W RGB in [0,1] (any size): a raw map of 1 x h x w in *dims. */
+    adn_status (*depth)(void *state, const float *rgb, int32_t height, int32_t width, adn_tensor **map,
+                        adn_tensor_dims *dims);
+    /** A writable host view of a float32 tensor, C x H x W contiguous (CPU: the tensor's own memory;
+     *  CUDA: a host copy, downloaded here). */
+    adn_status (*host_view)(adn_tensor *t, float **data);
+    /** After the host view was edited: make the tensor itself current (CPU: nothing to do). */
+    adn_status (*commit)(adn_tensor *t);
+    /** Decoder on features; the output must be 3 x expect_height x expect_width (else
+     *  ADN_ERR_MODEL with the shape found).  Its top-left 3 x out_height x out_width goes to out
+     *  (host memory), cropping the padding away. */
+    adn_status (*decode)(void *state, adn_tensor *features, int32_t expect_height, int32_t expect_width, float *out,
+                         int32_t out_height, int32_t out_width);
+    void (*tensor_free)(adn_tensor *t);
+} adn_backend_ops;
 
-void adn_features_free(adn_features *features);
+/** The backend this build has, or NULL (a build without torch). */
+const adn_backend_ops *adn_backend_default(void);
 
-/** Runs the depth module on 3 x H x W RGB in [0,1] (any size).  *out receives a malloc'd raw map
- *  (release with free()) of *out_height x *out_width, before any normalization. */
-adn_status adn_backend_depth(adn_backend *backend, const float *rgb, int32_t height, int32_t width, float **out,
-                             int32_t *out_height, int32_t *out_width);
+/** The torch backend's table (shim/backend_torch.cpp); only in builds with torch. */
+const adn_backend_ops *adn_torch_backend_ops(void);
 
 #ifdef __cplusplus
 }

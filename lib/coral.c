@@ -148,3 +148,13 @@ adn_status adn_coral(const float *style, int64_t n_style, const float *content, 
     }
     return ADN_OK;
 }
+
+void adn_match_mean_colour(const float *style, int64_t ns, const float *content, int64_t nc, float *out) {
+    for (int c = 0; c < 3; ++c) {
+        double style_sum = 0, content_sum = 0;
+        for (int64_t i = 0; i < ns; ++i) style_sum += style[c * ns + i];
+        for (int64_t i = 0; i < nc; ++i) content_sum += content[c * nc + i];
+        const double shift = content_sum / (double)nc - style_sum / (double)ns;
+        for (int64_t i = 0; i < ns; ++i) out[c * ns + i] = (float)(style[c * ns + i] + shift);
+    }
+}

@@ -1,4 +1,4 @@
-/* Depth normalization and the depth-range map R(D) (METHOD.md §3). */
+/* Depth normalization and the depth-range map R(D) (docs/METHOD.md §3). */
 #include "internal.h"
 
 #include <math.h>
@@ -78,5 +78,31 @@ adn_status adn_depth_range_map(const float *d, int64_t n, float lo, float hi, fl
     if (!adn_all_finite(d, n)) return adn_fail(ADN_ERR_NON_FINITE, "%s: d contains NaN or infinity", fn);
     double slope = (double)hi - (double)lo;
     for (int64_t i = 0; i < n; ++i) out[i] = (float)(lo + slope * d[i]);
+    return ADN_OK;
+}
+
+adn_status adn_depth_valid_range(const float *depth, int64_t n, const adn_depth_norm_params *params, double *lo,
+                                 double *hi, int64_t *n_valid) {
+    static const adn_depth_norm_params plain = {0, 0, 0.0f};
+    return valid_range("depth normalization", depth, n, params ? params : &plain, lo, hi, n_valid);
+}
+
+adn_status adn_depth_normalize_range(const float *depth, int64_t n, const adn_depth_norm_params *params, double lo,
+                                     double hi, float *out, uint8_t *valid) {
+    static const adn_depth_norm_params plain = {0, 0, 0.0f};
+    const adn_depth_norm_params *p = params ? params : &plain;
+    const double span = hi - lo;
+    for (int64_t i = 0; i < n; ++i) {
+        float v = depth[i];
+        int ok = is_valid_pixel(p, v);
+        double d = 1.0;
+        if (ok) {
+            d = span > 0 ? (v - lo) / span : 0.0;
+            d = d < 0.0 ? 0.0 : d > 1.0 ? 1.0 : d; /* a smoothed range need not contain this frame */
+            if (p->is_disparity) d = 1.0 - d;
+        }
+        out[i] = (float)d;
+        if (valid) valid[i] = (uint8_t)ok;
+    }
     return ADN_OK;
 }

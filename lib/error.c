@@ -27,6 +27,7 @@ const char *adn_status_str(adn_status status) {
     case ADN_ERR_DEVICE: return "device unavailable";
     case ADN_ERR_UNSUPPORTED: return "not supported by this build";
     case ADN_ERR_INTERNAL: return "internal error";
+    case ADN_ERR_CANCELLED: return "cancelled";
     }
     return "unknown status";
 }
@@ -85,7 +86,7 @@ adn_status adn_check_image(const adn_image *img, int32_t channels, const char *w
     return ADN_OK;
 }
 
-adn_status adn_check_output_size(const adn_image *img, int32_t channels, int32_t width, int32_t height,
+adn_status adn_check_output_size(const adn_image *img, int32_t channels, int32_t height, int32_t width,
                                  const char *what) {
     if (!img || !img->data) return ADN_OK;
     if (img->channels != channels || img->width != width || img->height != height)
@@ -94,9 +95,9 @@ adn_status adn_check_output_size(const adn_image *img, int32_t channels, int32_t
     return ADN_OK;
 }
 
-adn_status adn_image_prepare_output(adn_image *img, int32_t channels, int32_t width, int32_t height,
+adn_status adn_image_prepare_output(adn_image *img, int32_t channels, int32_t height, int32_t width,
                                     const char *what) {
     if (!img) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s is NULL", what);
-    if (!img->data) return adn_image_alloc(img, channels, width, height);
-    return adn_check_output_size(img, channels, width, height, what);
+    if (!img->data) return adn_image_alloc(img, channels, height, width);
+    return adn_check_output_size(img, channels, height, width, what);
 }

@@ -8,7 +8,7 @@
  * allocator would grant. */
 #define ADN_MAX_PLANE ((int64_t)1 << 31)
 
-adn_status adn_image_alloc(adn_image *img, int32_t channels, int32_t width, int32_t height) {
+adn_status adn_image_alloc(adn_image *img, int32_t channels, int32_t height, int32_t width) {
     if (!img) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "image is NULL");
     if (channels < 1 || width < 1 || height < 1)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "invalid image size %dx%dx%d (CxHxW)", (int)channels,
@@ -63,8 +63,8 @@ adn_status adn_image_from_u8(const adn_image_u8 *src, adn_image *rgb, adn_image 
     const int has_alpha = src->channels == 2 || src->channels == 4;
     const int colour = src->channels >= 3;
     adn_image out = {0}, out_alpha = {0};
-    st = adn_image_alloc(&out, 3, src->width, src->height);
-    if (st == ADN_OK && alpha && has_alpha) st = adn_image_alloc(&out_alpha, 1, src->width, src->height);
+    st = adn_image_alloc(&out, 3, src->height, src->width);
+    if (st == ADN_OK && alpha && has_alpha) st = adn_image_alloc(&out_alpha, 1, src->height, src->width);
     if (st != ADN_OK) {
         adn_image_free(&out);
         return st;
@@ -137,7 +137,7 @@ adn_status adn_image_to_u8(const adn_image *rgb, const adn_image *alpha, adn_ima
     return ADN_OK;
 }
 
-void adn_u8_free(adn_image_u8 *img) {
+void adn_image_u8_free(adn_image_u8 *img) {
     if (!img) return;
     free(img->data);
     memset(img, 0, sizeof *img);

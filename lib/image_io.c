@@ -12,19 +12,23 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define DEFAULT_MAX_PIXELS ((uint64_t)1 << 28)
 /* What an adn_image may hold per channel (adn_image_alloc's limit). */
 #define IMAGE_PLANE_MAX ((uint64_t)1 << 31)
 
 static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 static const uint8_t jpeg_signature[3] = {0xff, 0xd8, 0xff};
 
-adn_read_params adn_read_default_params(void) {
-    return (adn_read_params){.max_pixels = DEFAULT_MAX_PIXELS, .mode = ADN_PIXELS_RGB, .raw_values = 0};
+static const adn_read_params read_defaults = {
+    .struct_size = sizeof(adn_read_params), .max_pixels = ADN_DEFAULT_MAX_PIXELS, .mode = ADN_PIXELS_RGB, .raw_values = 0};
+static const adn_write_params write_defaults = {
+    .struct_size = sizeof(adn_write_params), .jpeg_quality = 95, .png_bit_depth = 8};
+
+adn_status adn_read_params_init(adn_read_params *params, size_t struct_size) {
+    return adn_struct_init(params, struct_size, &read_defaults, sizeof read_defaults, "adn_read_params");
 }
 
-adn_write_params adn_write_default_params(void) {
-    return (adn_write_params){.jpeg_quality = 95, .png_bit_depth = 8};
+adn_status adn_write_params_init(adn_write_params *params, size_t struct_size) {
+    return adn_struct_init(params, struct_size, &write_defaults, sizeof write_defaults, "adn_write_params");
 }
 
 /* --- rasters ---------------------------------------------------------------------------------- */
@@ -98,13 +102,9 @@ static adn_status decode_file(FILE *file, const char *path, adn_file_format form
     }
 }
 
-/* Opens path, recognises its signature and decodes it into *raster. */
-static adn_status read_raster(const char *path, uint64_t max_pixels, adn_raster *raster, adn_image_info *info) {
-    FILE *file = fopen(path, "rb");
-    if (!file) {
-        char reason[128];
-        return adn_fail(ADN_ERR_IO, "cannot open '%s': %s", path, describe_errno(errno, reason, sizeof reason));
-    }
+/* Recognises the signature of an open file and decodes it into *raster; closes the file. */
+static adn_status read_raster(FILE *file, const char *path, uint64_t max_pixels, adn_raster *raster,
+                              adn_image_info *info) {
     uint8_t head[8];
     const size_t n = fread(head, 1, sizeof head, file);
     adn_status st;
@@ -167,25 +167,28 @@ static adn_status check_read_params(const adn_read_params *p) {
     return ADN_OK;
 }
 
-adn_status adn_image_read(const char *path, const adn_read_params *params, adn_image *pixels, adn_image *alpha,
-                          adn_image_info *info) {
-    if (pixels) memset(pixels, 0, sizeof *pixels);
-    if (alpha) memset(alpha, 0, sizeof *alpha);
-    if (!path) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "path is NULL");
-    if (!pixels) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "output image is NULL");
-    const adn_read_params p = params ? *params : adn_read_default_params();
-    adn_status st = check_read_params(&p);
-    if (st != ADN_OK) return st;
+/* The shared body of adn_image_read and adn_image_read_memory: decodes `file` (closed here). */
+static adn_status read_image(FILE *file, const char *name, const adn_read_params *params, adn_image *pixels,
+                             adn_image *alpha, adn_image_info *info) {
+    adn_read_params p = read_defaults;
+    adn_status st = params ? adn_struct_read(&p, sizeof p, params, "adn_read_params") : ADN_OK;
+    if (st == ADN_OK) st = check_read_params(&p);
+    if (st == ADN_OK && info) st = adn_struct_write(info, &(adn_image_info){.struct_size = sizeof(adn_image_info)},
+                                                    sizeof(adn_image_info), "adn_image_info");
+    if (st != ADN_OK) {
+        fclose(file);
+        return st;
+    }
 
     adn_raster raster = {0};
-    adn_image_info file_info = {0};
-    st = read_raster(path, p.max_pixels, &raster, &file_info);
+    adn_image_info file_info = {.struct_size = sizeof file_info};
+    st = read_raster(file, name, p.max_pixels, &raster, &file_info);
     if (st != ADN_OK) return st;
 
     adn_image out = {0}, out_alpha = {0};
     const int has_alpha_channel = raster.channels == 2 || raster.channels == 4;
-    st = adn_image_alloc(&out, p.mode == ADN_PIXELS_GRAY ? 1 : 3, raster.width, raster.height);
-    if (st == ADN_OK && alpha && has_alpha_channel) st = adn_image_alloc(&out_alpha, 1, raster.width, raster.height);
+    st = adn_image_alloc(&out, p.mode == ADN_PIXELS_GRAY ? 1 : 3, raster.height, raster.width);
+    if (st == ADN_OK && alpha && has_alpha_channel) st = adn_image_alloc(&out_alpha, 1, raster.height, raster.width);
     if (st == ADN_OK) raster_to_planes(&raster, p.mode, p.raw_values, &out, &out_alpha);
     adn_raster_free(&raster);
     if (st != ADN_OK) {
@@ -194,8 +197,34 @@ adn_status adn_image_read(const char *path, const adn_read_params *params, adn_i
     }
     *pixels = out;
     if (alpha) *alpha = out_alpha;
-    if (info) *info = file_info;
+    if (info) adn_struct_write(info, &file_info, sizeof file_info, "adn_image_info");
     return ADN_OK;
+}
+
+adn_status adn_image_read(const char *path, const adn_read_params *params, adn_image *pixels, adn_image *alpha,
+                          adn_image_info *info) {
+    if (pixels) memset(pixels, 0, sizeof *pixels);
+    if (alpha) memset(alpha, 0, sizeof *alpha);
+    if (!path) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "path is NULL");
+    if (!pixels) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "output image is NULL");
+    FILE *file = fopen(path, "rb");
+    if (!file) {
+        char reason[128];
+        return adn_fail(ADN_ERR_IO, "cannot open '%s': %s", path, describe_errno(errno, reason, sizeof reason));
+    }
+    return read_image(file, path, params, pixels, alpha, info);
+}
+
+adn_status adn_image_read_memory(const void *data, size_t size, const adn_read_params *params, adn_image *pixels,
+                                 adn_image *alpha, adn_image_info *info) {
+    if (pixels) memset(pixels, 0, sizeof *pixels);
+    if (alpha) memset(alpha, 0, sizeof *alpha);
+    if (!data || size == 0) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_image_read_memory: data is NULL or empty");
+    if (!pixels) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "output image is NULL");
+    /* The codecs read a FILE; fmemopen gives one over the caller's bytes without copying them. */
+    FILE *file = fmemopen((void *)data, size, "rb");
+    if (!file) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "adn_image_read_memory: cannot open a %zu-byte buffer", size);
+    return read_image(file, "<memory>", params, pixels, alpha, info);
 }
 
 /* --- writing ---------------------------------------------------------------------------------- */
@@ -365,7 +394,11 @@ static adn_status write_atomically(const char *path, adn_file_format format, con
 
 adn_status adn_image_write(const char *path, const adn_image *pixels, const adn_image *alpha,
                            const adn_write_params *params) {
-    const adn_write_params p = params ? *params : adn_write_default_params();
+    adn_write_params p = write_defaults;
+    if (params) {
+        adn_status st = adn_struct_read(&p, sizeof p, params, "adn_write_params");
+        if (st != ADN_OK) return st;
+    }
     /* An empty alpha (as adn_image_read leaves it for a file without one) means "no alpha". */
     if (alpha && !alpha->data) alpha = NULL;
     adn_status st = check_write_inputs(path, pixels, alpha, &p);

@@ -155,6 +155,7 @@ static void jpeg_read_guarded(jpeg_context *ctx, struct jpeg_decompress_struct *
     jpeg_finish_decompress(cinfo);
 
     *ctx->file_info = (adn_image_info){
+        .struct_size = sizeof(adn_image_info),
         .format = ADN_FORMAT_JPEG,
         .width = (int32_t)cinfo->output_width,
         .height = (int32_t)cinfo->output_height,

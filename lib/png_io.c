@@ -146,6 +146,7 @@ static void png_read_guarded(png_context *ctx) {
     png_read_end(ctx->png, NULL);
 
     *ctx->file_info = (adn_image_info){
+        .struct_size = sizeof(adn_image_info),
         .format = ADN_FORMAT_PNG,
         .width = (int32_t)width,
         .height = (int32_t)height,

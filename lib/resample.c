@@ -1,5 +1,5 @@
 /* Resampling of planar C x H x W maps: bilinear resize (PyTorch align_corners=False), reflection
- * padding to multiples of 8, top-left crop and block averaging (METHOD.md §3, §5).
+ * padding to multiples of 8, top-left crop and block averaging (docs/METHOD.md §3, §5).
  * These are linear maps defined for any float, so NaN and infinity propagate as they do in PyTorch
  * instead of being rejected; the callers that need finite values check them. */
 #include "internal.h"
@@ -201,4 +201,42 @@ adn_status adn_block_average(const float *src, const uint8_t *valid, int32_t cha
                     block_mean(plane, valid, width, (int64_t)by * block, (int64_t)bx * block, block, empty_value);
     }
     return ADN_OK;
+}
+
+/* ---- maps to feature resolution ------------------------------------------------------------- */
+
+void adn_feature_map_scratch_release(adn_feature_map_scratch *s) {
+    adn_buffer_release(&s->padded);
+    adn_buffer_release(&s->valid_f);
+    adn_buffer_release(&s->valid_padded_f);
+    adn_buffer_release(&s->padded_valid);
+}
+
+/* Pads the validity of each pixel exactly like the values, through the same float path, so a
+ * reflected pixel is valid exactly when its source is. */
+static adn_status pad_validity(const uint8_t *valid, int32_t height, int32_t width, int32_t ph, int32_t pw,
+                               adn_feature_map_scratch *s, uint8_t **out) {
+    const int64_t n = (int64_t)height * width, np = (int64_t)ph * pw;
+    float *valid_f = adn_buffer_floats(&s->valid_f, n, "a validity map");
+    float *valid_padded_f = adn_buffer_floats(&s->valid_padded_f, np, "a validity map");
+    uint8_t *padded_valid = adn_buffer_reserve(&s->padded_valid, (size_t)np, "a validity map");
+    if (!valid_f || !valid_padded_f || !padded_valid) return ADN_ERR_OUT_OF_MEMORY;
+    for (int64_t i = 0; i < n; ++i) valid_f[i] = valid[i] ? 1.0f : 0.0f;
+    adn_status st = adn_pad_reflect(valid_f, 1, height, width, valid_padded_f, ph, pw);
+    if (st) return st;
+    for (int64_t i = 0; i < np; ++i) padded_valid[i] = valid_padded_f[i] > 0.5f;
+    *out = padded_valid;
+    return ADN_OK;
+}
+
+adn_status adn_to_feature_resolution(const float *map, const uint8_t *valid, int32_t channels, int32_t height,
+                                     int32_t width, int32_t ph, int32_t pw, int32_t ds, float empty_value,
+                                     adn_feature_map_scratch *scratch, float *out) {
+    float *padded = adn_buffer_floats(&scratch->padded, (int64_t)channels * ph * pw, "a padded map");
+    if (!padded) return ADN_ERR_OUT_OF_MEMORY;
+    adn_status st = adn_pad_reflect(map, channels, height, width, padded, ph, pw);
+    uint8_t *padded_valid = NULL;
+    if (!st && valid) st = pad_validity(valid, height, width, ph, pw, scratch, &padded_valid);
+    if (st) return st;
+    return adn_block_average(padded, padded_valid, channels, ph, pw, ds, empty_value, out);
 }

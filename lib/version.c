@@ -10,8 +10,9 @@ int adn_version_number(void) { return ADN_VERSION_NUMBER; }
 
 int adn_has_feature(const char *name) {
     if (!name) return 0;
-    if (strcmp(name, "torch") == 0) return adn_backend_available();
-    if (strcmp(name, "cuda") == 0) return adn_backend_has_cuda();
+    const adn_backend_ops *backend = adn_backend_default();
+    if (strcmp(name, "torch") == 0) return backend && strcmp(backend->name, "torch") == 0;
+    if (strcmp(name, "cuda") == 0) return backend && backend->has_cuda;
 #ifdef ADN_HAVE_PNG
     if (strcmp(name, "png") == 0) return 1;
 #endif

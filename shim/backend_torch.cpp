@@ -6,6 +6,7 @@
 
 #include <ATen/Parallel.h>
 #include <torch/cuda.h>
+#include <torch/csrc/jit/frontend/error_report.h>
 #include <torch/script.h>
 
 #include <cstdio>
@@ -20,17 +21,22 @@
 #include <thread>
 #include <vector>
 
-struct adn_backend {
+namespace {
+
+struct torch_state {
     torch::jit::Module encoder;
     torch::jit::Module decoder;
     std::optional<torch::jit::Module> depth;
     torch::Device device{torch::kCPU};
-    adn_backend_info info{};
 };
 
-struct adn_features {
-    torch::Tensor on_device;  // encoder output (CPU: shares memory with `host`)
-    torch::Tensor host;       // contiguous float32 CPU tensor the C math edits in place
+}  // namespace
+
+// A tensor handed to lib/ (features or a raw depth map).  On CPU `host` is the tensor itself, so
+// the C math edits the encoder's output in place; on CUDA it is a host copy made on demand.
+struct adn_tensor {
+    torch::Tensor value;  // on the model's device, contiguous float32 [1, C, H, W]
+    torch::Tensor host;   // contiguous float32 CPU view or copy; undefined until host_view
 };
 
 namespace {
@@ -44,6 +50,17 @@ std::string last_line(const char *text) {
     size_t newline = s.find_last_of("\r\n", end);
     size_t begin = newline == std::string::npos ? 0 : newline + 1;
     return s.substr(begin, end - begin + 1);
+}
+
+// The first non-empty line, for errors whose cause comes first (TorchScript compile errors).
+std::string first_line(const char *text) {
+    std::string s(text ? text : "");
+    size_t begin = s.find_first_not_of(" \t\r\n");
+    if (begin == std::string::npos) return "unknown error";
+    size_t end = s.find_first_of("\r\n", begin);
+    std::string line = s.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
+    while (!line.empty() && line.back() == ':') line.pop_back();
+    return line;
 }
 
 bool says_out_of_memory(const std::string &message) {
@@ -62,6 +79,8 @@ adn_status guarded(adn_status status_for_errors, const char *what, F &&f) noexce
     try {
         try {
             return f();
+        } catch (const torch::jit::ErrorReport &e) {
+            return fail_with(status_for_errors, what, first_line(e.what()).c_str());
         } catch (const c10::OutOfMemoryError &e) {
             return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: %s", what, last_line(e.what_without_backtrace()).c_str());
         } catch (const c10::Error &e) {
@@ -93,30 +112,18 @@ std::string shape_of(const torch::Tensor &t) {
     return s + "]";
 }
 
-// Reads an int attribute the bundle contract requires; returns false with a message if absent.
-adn_status int_attr(const torch::jit::Module &m, const char *file, const char *name, int32_t *out) {
-    if (!m.hasattr(name) || !m.attr(name).isInt())
-        return adn_fail(ADN_ERR_MODEL, "%s: missing int attribute '%s' (see docs/MODELS.md)", file, name);
+// Copies a string attribute into out ("" where absent or not a string).
+void string_attr(const torch::jit::Module &m, const char *name, char (&out)[32]) {
+    out[0] = '\0';
+    if (!m.hasattr(name) || !m.attr(name).isString()) return;
+    std::snprintf(out, sizeof out, "%s", m.attr(name).toStringRef().c_str());
+}
+
+// An int attribute, or -1 where absent or not an int (lib/bundle.c says what is wrong).
+int64_t int_attr(const torch::jit::Module &m, const char *name) {
+    if (!m.hasattr(name) || !m.attr(name).isInt()) return -1;
     int64_t v = m.attr(name).toInt();
-    if (v < 1 || v > 65536) return adn_fail(ADN_ERR_MODEL, "%s: attribute '%s' = %lld is out of range", file, name, (long long)v);
-    *out = (int32_t)v;
-    return ADN_OK;
-}
-
-adn_status string_attr(const torch::jit::Module &m, const char *file, const char *name, std::string *out) {
-    if (!m.hasattr(name) || !m.attr(name).isString())
-        return adn_fail(ADN_ERR_MODEL, "%s: missing string attribute '%s' (see docs/MODELS.md)", file, name);
-    *out = m.attr(name).toStringRef();
-    return ADN_OK;
-}
-
-adn_status check_kind(const torch::jit::Module &m, const char *file, const char *expected) {
-    std::string kind;
-    adn_status st = string_attr(m, file, "adn_kind", &kind);
-    if (st) return st;
-    if (kind != expected)
-        return adn_fail(ADN_ERR_MODEL, "%s: adn_kind is '%s', expected '%s'", file, kind.c_str(), expected);
-    return ADN_OK;
+    return v < 0 ? 0 : v;
 }
 
 adn_status load_module(const std::string &dir, const char *file, const torch::Device &device, torch::jit::Module *out) {
@@ -124,17 +131,14 @@ adn_status load_module(const std::string &dir, const char *file, const torch::De
     if (!file_exists(path)) return adn_fail(ADN_ERR_MODEL, "%s: file not found in bundle '%s'", file, dir.c_str());
     try {
         *out = torch::jit::load(path, device);
+    } catch (const torch::jit::ErrorReport &e) {
+        // Its text is the cause, then the source and a caret line: keep the cause.
+        return adn_fail(ADN_ERR_MODEL, "%s: not a loadable TorchScript file: %s", file, first_line(e.what()).c_str());
     } catch (const c10::Error &e) {
         return adn_fail(ADN_ERR_MODEL, "%s: not a loadable TorchScript file: %s", file, e.what_without_backtrace());
     }
     out->eval();
     return ADN_OK;
-}
-
-// Freezing inlines weights and attributes; optimize_for_inference then fuses ops for the device.
-// Done after loading (a module saved after optimize_for_inference cannot be loaded back).
-void optimize_module(torch::jit::Module *m) {
-    *m = torch::jit::optimize_for_inference(*m);
 }
 
 adn_status resolve_device(const adn_model_params &p, torch::Device *device) {
@@ -187,78 +191,26 @@ bool is_depth_map(const torch::Tensor &d) {
            d.size(-2) >= 1;
 }
 
-// A small forward pass of every module checks the shapes the contract promises, so a wrong bundle
-// fails at load time with a precise message instead of inside adn_stylize.
-adn_status probe(adn_backend *b) {
-    c10::InferenceMode guard;
-    const int64_t size = 2 * b->info.downsample;
-    auto opts = torch::TensorOptions().dtype(torch::kFloat32).device(b->device);
-    torch::Tensor x = torch::rand({1, 3, size, size}, opts);
-    torch::Tensor f;
-    adn_status st = guarded(ADN_ERR_MODEL, "encoder.pt probe forward", [&] {
-        f = run(b->encoder, x);
-        return ADN_OK;
-    });
-    if (st) return st;
-    if (f.scalar_type() != torch::kFloat32 || !has_shape(f, {1, -1, 2, 2}))
-        return adn_fail(ADN_ERR_MODEL, "encoder.pt: output for input [1,3,%lld,%lld] is %s, expected [1,C,2,2] float32", (long long)size, (long long)size, shape_of(f).c_str());
-    if (f.size(1) != b->info.channels)
-        return adn_fail(ADN_ERR_MODEL, "encoder.pt: outputs %lld channels but declares adn_channels = %d", (long long)f.size(1), (int)b->info.channels);
-    torch::Tensor y;
-    st = guarded(ADN_ERR_MODEL, "decoder.pt probe forward", [&] {
-        y = run(b->decoder, f);
-        return ADN_OK;
-    });
-    if (st) return st;
-    if (y.scalar_type() != torch::kFloat32 || !has_shape(y, {1, 3, size, size}))
-        return adn_fail(ADN_ERR_MODEL, "decoder.pt: output for features %s is %s, expected [1,3,%lld,%lld] float32", shape_of(f).c_str(), shape_of(y).c_str(), (long long)size, (long long)size);
-    if (b->depth) {
-        torch::Tensor odd = torch::rand({1, 3, 19, 13}, opts);
-        torch::Tensor d;
-        st = guarded(ADN_ERR_MODEL, "depth.pt probe forward", [&] {
-            d = run(*b->depth, odd);
-            return ADN_OK;
-        });
-        if (st) return st;
-        if (!is_depth_map(d))
-            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s, expected [1,1,h,w] or [1,h,w] float32 with h, w >= 1", shape_of(d).c_str());
+void read_attrs(const torch_state &b, adn_bundle_attrs *a) {
+    string_attr(b.encoder, "adn_kind", a->encoder_kind);
+    string_attr(b.decoder, "adn_kind", a->decoder_kind);
+    a->encoder_channels = int_attr(b.encoder, "adn_channels");
+    a->encoder_downsample = int_attr(b.encoder, "adn_downsample");
+    a->decoder_channels = int_attr(b.decoder, "adn_channels");
+    a->decoder_upsample = int_attr(b.decoder, "adn_upsample");
+    a->has_depth = b.depth.has_value();
+    a->depth_kind[0] = a->depth_output[0] = '\0';
+    if (b.depth) {
+        string_attr(*b.depth, "adn_kind", a->depth_kind);
+        string_attr(*b.depth, "adn_output", a->depth_output);
     }
-    return ADN_OK;
 }
 
-adn_status read_contract(adn_backend *b) {
-    adn_status st;
-    int32_t dec_channels = 0, upsample = 0;
-    if ((st = check_kind(b->encoder, "encoder.pt", "encoder")) || (st = check_kind(b->decoder, "decoder.pt", "decoder")) ||
-        (st = int_attr(b->encoder, "encoder.pt", "adn_channels", &b->info.channels)) ||
-        (st = int_attr(b->encoder, "encoder.pt", "adn_downsample", &b->info.downsample)) ||
-        (st = int_attr(b->decoder, "decoder.pt", "adn_channels", &dec_channels)) ||
-        (st = int_attr(b->decoder, "decoder.pt", "adn_upsample", &upsample)))
-        return st;
-    if (dec_channels != b->info.channels)
-        return adn_fail(ADN_ERR_MODEL, "channel mismatch: encoder.pt outputs %d channels, decoder.pt takes %d", (int)b->info.channels, (int)dec_channels);
-    if (upsample != b->info.downsample)
-        return adn_fail(ADN_ERR_MODEL, "scale mismatch: encoder.pt downsamples by %d, decoder.pt upsamples by %d", (int)b->info.downsample, (int)upsample);
-    b->info.depth_kind = ADN_DEPTH_KIND_NONE;
-    if (b->depth) {
-        std::string output;
-        if ((st = check_kind(*b->depth, "depth.pt", "depth")) || (st = string_attr(*b->depth, "depth.pt", "adn_output", &output))) return st;
-        if (output == "depth")
-            b->info.depth_kind = ADN_DEPTH_KIND_DEPTH;
-        else if (output == "disparity")
-            b->info.depth_kind = ADN_DEPTH_KIND_DISPARITY;
-        else
-            return adn_fail(ADN_ERR_MODEL, "depth.pt: adn_output is '%s', expected 'depth' or 'disparity'", output.c_str());
-    }
-    return ADN_OK;
-}
-
-adn_status load_bundle(adn_backend *b, const char *bundle_dir, const adn_model_params &p) {
+adn_status load_bundle(torch_state *b, const char *bundle_dir, const adn_model_params &p, adn_bundle_attrs *attrs) {
     adn_status st;
     if (!dir_exists(bundle_dir)) return adn_fail(ADN_ERR_MODEL, "model bundle '%s' is not a directory", bundle_dir);
     if ((st = resolve_device(p, &b->device))) return st;
     set_threads(p.n_threads);
-    b->info.device = b->device.is_cuda() ? ADN_DEVICE_CUDA : ADN_DEVICE_CPU;
     std::string dir(bundle_dir);
     if ((st = load_module(dir, "encoder.pt", b->device, &b->encoder)) || (st = load_module(dir, "decoder.pt", b->device, &b->decoder)))
         return st;
@@ -267,116 +219,132 @@ adn_status load_bundle(adn_backend *b, const char *bundle_dir, const adn_model_p
         if ((st = load_module(dir, "depth.pt", b->device, &depth))) return st;
         b->depth = depth;
     }
-    if ((st = read_contract(b))) return st;
-    if (p.optimize) {
-        st = guarded(ADN_ERR_MODEL, "optimizing modules", [&] {
-            optimize_module(&b->encoder);
-            optimize_module(&b->decoder);
-            if (b->depth) optimize_module(&*b->depth);
-            return ADN_OK;
-        });
-        if (st) return st;
-    }
-    // After optimizing, so a graph that only fails once frozen is caught here, not in adn_stylize.
-    if ((st = probe(b))) return st;
-    adn_log(ADN_LOG_INFO, "loaded bundle %s: %d channels, /%d, depth %s, on %s", bundle_dir, (int)b->info.channels, (int)b->info.downsample,
-            b->info.depth_kind == ADN_DEPTH_KIND_NONE ? "none" : b->info.depth_kind == ADN_DEPTH_KIND_DEPTH ? "depth" : "disparity",
-            b->device.str().c_str());
+    read_attrs(*b, attrs);  // before freezing, which may fold attributes away
     return ADN_OK;
 }
 
 // Wraps caller memory as a 1 x 3 x H x W tensor on the model's device (no copy on CPU; the modules
 // never write to their input).
-torch::Tensor image_tensor(const adn_backend *b, const float *rgb, int32_t height, int32_t width) {
+torch::Tensor image_tensor(const torch_state *b, const float *rgb, int32_t height, int32_t width) {
     torch::Tensor x = torch::from_blob(const_cast<float *>(rgb), {1, 3, height, width}, torch::kFloat32);
     return b->device.is_cpu() ? x : x.to(b->device);
 }
 
-}  // namespace
+adn_tensor_dims dims_of(const torch::Tensor &t) {
+    return adn_tensor_dims{(int32_t)t.size(1), (int32_t)t.size(2), (int32_t)t.size(3)};
+}
 
-extern "C" {
+// ---- the operations table ----------------------------------------------------------------------
 
-int adn_backend_available(void) { return 1; }
-
-int adn_backend_has_cuda(void) { return ADN_TORCH_CUDA; }
-
-adn_status adn_backend_load(const char *bundle_dir, const adn_model_params *params, adn_backend **out, adn_backend_info *info) {
-    *out = nullptr;
-    adn_backend *b = new (std::nothrow) adn_backend();
+adn_status op_load(const char *bundle_dir, const adn_model_params *params, void **state, adn_bundle_attrs *attrs, adn_device *device,
+                   int32_t *cuda_index) {
+    *state = nullptr;
+    torch_state *b = new (std::nothrow) torch_state();
     if (!b) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a model");
-    adn_status st = guarded(ADN_ERR_MODEL, "loading model bundle", [&] { return load_bundle(b, bundle_dir, *params); });
+    adn_status st = guarded(ADN_ERR_MODEL, "loading model bundle", [&] { return load_bundle(b, bundle_dir, *params, attrs); });
     if (st) {
         delete b;
         return st;
     }
-    *info = b->info;
-    *out = b;
+    *device = b->device.is_cuda() ? ADN_DEVICE_CUDA : ADN_DEVICE_CPU;
+    *cuda_index = b->device.is_cuda() ? (int32_t)b->device.index() : -1;
+    *state = b;
     return ADN_OK;
 }
 
-void adn_backend_free(adn_backend *backend) { delete backend; }
+// Freezing inlines weights and attributes; optimize_for_inference then fuses ops for the device.
+// Done after loading (a module saved after optimize_for_inference cannot be loaded back).
+adn_status op_prepare(void *state, const adn_model_params *params) {
+    torch_state *b = static_cast<torch_state *>(state);
+    if (!params->optimize) return ADN_OK;
+    return guarded(ADN_ERR_MODEL, "optimizing modules", [&] {
+        b->encoder = torch::jit::optimize_for_inference(b->encoder);
+        b->decoder = torch::jit::optimize_for_inference(b->decoder);
+        if (b->depth) b->depth = torch::jit::optimize_for_inference(*b->depth);
+        return ADN_OK;
+    });
+}
 
-adn_status adn_backend_encode(adn_backend *b, const float *rgb, int32_t height, int32_t width, adn_features **features, float **data,
-                              int32_t *feat_height, int32_t *feat_width) {
+void op_free(void *state) { delete static_cast<torch_state *>(state); }
+
+adn_status op_encode(void *state, const float *rgb, int32_t height, int32_t width, adn_tensor **features, adn_tensor_dims *dims) {
+    torch_state *b = static_cast<torch_state *>(state);
     *features = nullptr;
     return guarded(ADN_ERR_INTERNAL, "encoder", [&] {
         c10::InferenceMode guard;
         torch::Tensor x = image_tensor(b, rgb, height, width);
         torch::Tensor f = run(b->encoder, x);
+        if (f.scalar_type() != torch::kFloat32 || f.dim() != 4 || f.size(0) != 1)
+            return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s %s for input [1,3,%d,%d], expected [1,C,h,w] float32", shape_of(f).c_str(),
+                            c10::toString(f.scalar_type()), (int)height, (int)width);
         // An encoder may return a view of its input (pixel_unshuffle of one 8x8 block is already
         // contiguous).  The features are edited in place and outlive the input buffer, so they
         // must own their memory.
         if (f.is_alias_of(x)) f = f.clone();
-        const int64_t h = height / b->info.downsample, w = width / b->info.downsample;
-        if (f.scalar_type() != torch::kFloat32 || !has_shape(f, {1, b->info.channels, h, w}))
-            return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s for input [1,3,%d,%d], expected [1,%d,%lld,%lld]", shape_of(f).c_str(), (int)height, (int)width,
-                            (int)b->info.channels, (long long)h, (long long)w);
-        auto feat = std::make_unique<adn_features>();
-        feat->on_device = f.contiguous();
-        feat->host = feat->on_device.is_cpu() ? feat->on_device : feat->on_device.to(torch::kCPU).contiguous();
-        float *host_data = feat->host.data_ptr<float>();
-        *features = feat.release();  // nothing below can throw
-        *data = host_data;
-        *feat_height = (int32_t)h;
-        *feat_width = (int32_t)w;
+        auto t = std::make_unique<adn_tensor>();
+        t->value = f.contiguous();
+        *dims = dims_of(t->value);
+        *features = t.release();  // nothing below can throw
         return ADN_OK;
     });
 }
 
-adn_status adn_backend_decode(adn_backend *b, adn_features *features, float *out) {
-    return guarded(ADN_ERR_INTERNAL, "decoder", [&] {
-        c10::InferenceMode guard;
-        torch::Tensor f = b->device.is_cpu() ? features->host : features->host.to(b->device);
-        torch::Tensor y = run(b->decoder, f);
-        const int64_t height = f.size(2) * b->info.downsample, width = f.size(3) * b->info.downsample;
-        if (y.scalar_type() != torch::kFloat32 || !has_shape(y, {1, 3, height, width}))
-            return adn_fail(ADN_ERR_MODEL, "decoder.pt: output %s, expected [1,3,%lld,%lld]", shape_of(y).c_str(), (long long)height, (long long)width);
-        torch::Tensor host = y.to(torch::kCPU).contiguous();
-        std::memcpy(out, host.data_ptr<float>(), sizeof(float) * (size_t)host.numel());
-        return ADN_OK;
-    });
-}
-
-void adn_features_free(adn_features *features) { delete features; }
-
-adn_status adn_backend_depth(adn_backend *b, const float *rgb, int32_t height, int32_t width, float **out, int32_t *out_height, int32_t *out_width) {
-    *out = nullptr;
+adn_status op_depth(void *state, const float *rgb, int32_t height, int32_t width, adn_tensor **map, adn_tensor_dims *dims) {
+    torch_state *b = static_cast<torch_state *>(state);
+    *map = nullptr;
     if (!b->depth) return adn_fail(ADN_ERR_MODEL, "this model bundle has no depth.pt");
     return guarded(ADN_ERR_INTERNAL, "depth network", [&] {
         c10::InferenceMode guard;
         torch::Tensor d = run(*b->depth, image_tensor(b, rgb, height, width));
         if (!is_depth_map(d))
-            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s, expected [1,1,h,w] or [1,h,w] float32 with h, w >= 1", shape_of(d).c_str());
-        torch::Tensor host = d.reshape({d.size(-2), d.size(-1)}).to(torch::kCPU).contiguous();
-        size_t count = (size_t)host.numel();
-        float *buf = (float *)std::malloc(count * sizeof(float));
-        if (!buf) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a %zu-pixel depth map", count);
-        std::memcpy(buf, host.data_ptr<float>(), count * sizeof(float));
-        *out = buf;
-        *out_height = (int32_t)host.size(0);
-        *out_width = (int32_t)host.size(1);
+            return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s %s, expected [1,1,h,w] or [1,h,w] float32 with h, w >= 1", shape_of(d).c_str(),
+                            c10::toString(d.scalar_type()));
+        auto t = std::make_unique<adn_tensor>();
+        t->value = d.reshape({1, 1, d.size(-2), d.size(-1)}).contiguous();
+        *dims = dims_of(t->value);
+        *map = t.release();
         return ADN_OK;
     });
 }
 
-}  // extern "C"
+adn_status op_host_view(adn_tensor *t, float **data) {
+    return guarded(ADN_ERR_INTERNAL, "copying a tensor to the host", [&] {
+        if (!t->host.defined()) t->host = t->value.is_cpu() ? t->value : t->value.to(torch::kCPU).contiguous();
+        *data = t->host.data_ptr<float>();
+        return ADN_OK;
+    });
+}
+
+adn_status op_commit(adn_tensor *t) {
+    if (!t->host.defined() || t->value.is_cpu()) return ADN_OK;  // CPU: the view is the tensor
+    return guarded(ADN_ERR_INTERNAL, "copying a tensor to the device", [&] {
+        t->value.copy_(t->host);
+        return ADN_OK;
+    });
+}
+
+adn_status op_decode(void *state, adn_tensor *features, int32_t expect_height, int32_t expect_width, float *out, int32_t out_height,
+                     int32_t out_width) {
+    torch_state *b = static_cast<torch_state *>(state);
+    return guarded(ADN_ERR_INTERNAL, "decoder", [&] {
+        c10::InferenceMode guard;
+        torch::Tensor y = run(b->decoder, features->value);
+        if (y.scalar_type() != torch::kFloat32 || !has_shape(y, {1, 3, expect_height, expect_width}))
+            return adn_fail(ADN_ERR_MODEL, "decoder.pt: output %s %s for features %s, expected [1,3,%d,%d] float32", shape_of(y).c_str(),
+                            c10::toString(y.scalar_type()), shape_of(features->value).c_str(), (int)expect_height, (int)expect_width);
+        // The crop and the download in one copy, straight into the caller's buffer.
+        torch::Tensor dst = torch::from_blob(out, {1, 3, out_height, out_width}, torch::kFloat32);
+        dst.copy_(y.narrow(2, 0, out_height).narrow(3, 0, out_width));
+        return ADN_OK;
+    });
+}
+
+void op_tensor_free(adn_tensor *t) { delete t; }
+
+const adn_backend_ops torch_ops = {
+    "torch", ADN_TORCH_CUDA, op_load, op_prepare, op_free, op_encode, op_depth, op_host_view, op_commit, op_decode, op_tensor_free,
+};
+
+}  // namespace
+
+extern "C" const adn_backend_ops *adn_torch_backend_ops(void) { return &torch_ops; }

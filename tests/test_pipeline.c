@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define OUT_TOLERANCE 1e-4  /* METHOD.md §7: output vs reference, [0,1] scale */
+#define OUT_TOLERANCE 1e-4  /* docs/METHOD.md §7: output vs reference, [0,1] scale */
 #define MAP_TOLERANCE 1e-5  /* D and S are cheap exact maps */
 
 static const char *env_or_skip(const char *name) {
@@ -54,6 +54,7 @@ static adn_image image_of(const adn_vec *v) {
 
 static adn_vec_file vectors;
 static adn_model *models[2];
+static adn_context *contexts[2];
 static int have_vectors;
 
 static void conformance_setup(void) {
@@ -64,13 +65,16 @@ static void conformance_setup(void) {
     ck_assert_int_eq(adn_vec_load(path, &vectors), 0);
     models[0] = load_or_fail(synthetic);
     models[1] = load_or_fail(analytic);
+    for (int i = 0; i < 2; ++i) ck_assert_int_eq(adn_context_create(models[i], NULL, &contexts[i]), ADN_OK);
     have_vectors = 1;
 }
 
 static void conformance_teardown(void) {
+    for (int i = 0; i < 2; ++i) adn_context_free(contexts[i]);
     adn_model_free(models[0]);
     adn_model_free(models[1]);
     models[0] = models[1] = NULL;
+    contexts[0] = contexts[1] = NULL;
     adn_vec_free(&vectors);
     have_vectors = 0;
 }
@@ -87,7 +91,8 @@ static double worst_out_diff;
 static void run_case(int i) {
     const float *p = field(i, "params")->data;
     adn_model *model = models[(int)p[0]];
-    adn_set_depth_range(model, p[6], p[7]);
+    adn_context *ctx = contexts[(int)p[0]];
+    adn_set_depth_range(ctx, p[6], p[7]);
     const int n_styles = (int)p[9];
     adn_style *styles[4] = {0};
     for (int k = 0; k < n_styles; ++k) {
@@ -99,18 +104,18 @@ static void run_case(int i) {
     adn_stylize_params sp = adn_stylize_default_params();
     sp.alpha = p[1];
     sp.depth_source = (adn_depth_source)(int)p[2];
-    sp.depth_is_disparity = (int)p[3];
-    sp.depth_has_invalid = (int)p[4];
-    sp.depth_invalid_value = p[5];
+    sp.depth_norm.is_disparity = (int)p[3];
+    sp.depth_norm.has_invalid = (int)p[4];
+    sp.depth_norm.invalid_value = p[5];
     sp.preserve_color = (int)p[8];
     if (p[10] > 0) sp.style_weights = field(i, "weights")->data;
     if (p[11] > 0) mask = image_of(field(i, "mask")), sp.mask = &mask;
     if (p[12] > 0) regions = image_of(field(i, "regions")), sp.region_masks = &regions;
     if (field(i, "depth")) depth = image_of(field(i, "depth")), sp.depth = &depth;
-    sp.out_depth = &out_depth;
-    sp.out_strength = &out_strength;
-    adn_status st = adn_stylize(model, &content, (const adn_style *const *)styles, n_styles, &sp, &out);
+    adn_status st = adn_stylize(ctx, &content, (const adn_style *const *)styles, n_styles, &sp, &out);
     ck_assert_msg(st == ADN_OK, "case %d: %s (%s)", i, adn_status_str(st), adn_last_error());
+    ck_assert_int_eq(adn_context_get_strength(ctx, &out_strength), ADN_OK);
+    if (field(i, "D")) ck_assert_msg(adn_context_get_depth(ctx, &out_depth) == ADN_OK, "case %d depth: %s", i, adn_last_error());
     ck_assert_int_eq(out.width, content.width);
     ck_assert_int_eq(out.height, content.height);
     const adn_vec *want_out = field(i, "out");
@@ -123,7 +128,7 @@ static void run_case(int i) {
     adn_image_free(&out_depth);
     adn_image_free(&out_strength);
     for (int k = 0; k < n_styles; ++k) adn_style_free(styles[k]);
-    adn_set_depth_range(model, 0.0f, 1.0f);
+    adn_set_depth_range(ctx, 0.0f, 1.0f);
 }
 
 START_TEST(matches_reference) {
@@ -142,10 +147,16 @@ END_TEST
 
 static adn_image random_image(int c, int h, int w, unsigned seed) {
     adn_image img = {0};
-    ck_assert_int_eq(adn_image_alloc(&img, c, w, h), ADN_OK);
+    ck_assert_int_eq(adn_image_alloc(&img, c, h, w), ADN_OK);
     srand(seed);
     for (size_t i = 0; i < (size_t)c * h * w; ++i) img.data[i] = (float)rand() / (float)RAND_MAX;
     return img;
+}
+
+static adn_context *context_of(const adn_model *m) {
+    adn_context *c = NULL;
+    ck_assert_msg(adn_context_create(m, NULL, &c) == ADN_OK, "context: %s", adn_last_error());
+    return c;
 }
 
 static adn_model *analytic_or_skip(void) {
@@ -159,7 +170,9 @@ START_TEST(analytic_zero_strength_is_identity) {
     const int sizes[][2] = {{1, 1}, {7, 5}, {64, 48}, {101, 67}};
     adn_image style = random_image(3, 30, 41, 11);
     adn_style *s = NULL;
+    adn_context *ctx = NULL;
     ck_assert_int_eq(adn_style_create(m, &style, &s), ADN_OK);
+    ck_assert_int_eq(adn_context_create(m, NULL, &ctx), ADN_OK);
     for (size_t t = 0; t < sizeof sizes / sizeof sizes[0]; ++t) {
         adn_image content = random_image(3, sizes[t][0], sizes[t][1], 100 + (unsigned)t);
         for (int variant = 0; variant < 3; ++variant) {
@@ -167,29 +180,30 @@ START_TEST(analytic_zero_strength_is_identity) {
             adn_image zero_mask = {0};
             if (variant == 0) p.alpha = 0.0f;
             if (variant == 1) { /* depth range 0..0: R(D) = 0 everywhere */
-                ck_assert_int_eq(adn_set_depth_range(m, 0.0f, 0.0f), ADN_OK);
+                ck_assert_int_eq(adn_set_depth_range(ctx, 0.0f, 0.0f), ADN_OK);
                 p.depth_source = ADN_DEPTH_NETWORK;
             }
             if (variant == 2) {
-                ck_assert_int_eq(adn_image_alloc(&zero_mask, 1, content.width, content.height), ADN_OK);
+                ck_assert_int_eq(adn_image_alloc(&zero_mask, 1, content.height, content.width), ADN_OK);
                 p.mask = &zero_mask;
             }
             adn_image out = {0};
-            ck_assert_msg(adn_stylize(m, &content, (const adn_style *const *)&s, 1, &p, &out) == ADN_OK, "%s", adn_last_error());
+            ck_assert_msg(adn_stylize(ctx, &content, (const adn_style *const *)&s, 1, &p, &out) == ADN_OK, "%s", adn_last_error());
             ck_assert_msg(memcmp(out.data, content.data, sizeof(float) * 3 * content.width * content.height) == 0,
                           "S = 0 (variant %d) changed a %dx%d content", variant, content.height, content.width);
             adn_image_u8 a = {0}, b = {0};
             ck_assert_int_eq(adn_image_to_u8(&out, NULL, &a), ADN_OK);
             ck_assert_int_eq(adn_image_to_u8(&content, NULL, &b), ADN_OK);
             ck_assert_int_eq(memcmp(a.data, b.data, (size_t)3 * content.width * content.height), 0);
-            adn_u8_free(&a);
-            adn_u8_free(&b);
+            adn_image_u8_free(&a);
+            adn_image_u8_free(&b);
             adn_image_free(&out);
             adn_image_free(&zero_mask);
-            adn_set_depth_range(m, 0.0f, 1.0f);
+            adn_set_depth_range(ctx, 0.0f, 1.0f);
         }
         adn_image_free(&content);
     }
+    adn_context_free(ctx);
     adn_style_free(s);
     adn_image_free(&style);
     adn_model_free(m);
@@ -199,18 +213,20 @@ END_TEST
 START_TEST(analytic_style_equal_to_content_is_identity) {
     adn_model *m = analytic_or_skip();
     if (!m) return;
+    adn_context *c = context_of(m);
     adn_image content = random_image(3, 64, 80, 5);
     adn_style *s = NULL;
     ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
     adn_stylize_params p = adn_stylize_default_params();
     p.depth_source = ADN_DEPTH_NONE;
     adn_image out = {0};
-    ck_assert_int_eq(adn_stylize(m, &content, (const adn_style *const *)&s, 1, &p, &out), ADN_OK);
+    ck_assert_int_eq(adn_stylize(c, &content, (const adn_style *const *)&s, 1, &p, &out), ADN_OK);
     double diff = adn_max_abs_diff(out.data, content.data, (size_t)3 * 64 * 80);
     ck_assert_msg(diff < 1e-5, "AdaIN(fc, fc) should give fc back, |diff| %.3g", diff);
     adn_image_free(&out);
     adn_style_free(s);
     adn_image_free(&content);
+    adn_context_free(c);
     adn_model_free(m);
 }
 END_TEST
@@ -218,20 +234,22 @@ END_TEST
 START_TEST(caller_output_buffer_is_reused) {
     adn_model *m = analytic_or_skip();
     if (!m) return;
+    adn_context *c = context_of(m);
     adn_image content = random_image(3, 16, 24, 9);
     adn_style *s = NULL;
     ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
     adn_image out = {0}, wrong = {0};
-    ck_assert_int_eq(adn_image_alloc(&out, 3, 24, 16), ADN_OK);
+    ck_assert_int_eq(adn_image_alloc(&out, 3, 16, 24), ADN_OK);
     float *buffer = out.data;
-    ck_assert_int_eq(adn_stylize(m, &content, (const adn_style *const *)&s, 1, NULL, &out), ADN_OK);
+    ck_assert_int_eq(adn_stylize(c, &content, (const adn_style *const *)&s, 1, NULL, &out), ADN_OK);
     ck_assert_ptr_eq(out.data, buffer);
-    ck_assert_int_eq(adn_image_alloc(&wrong, 3, 23, 16), ADN_OK);
-    ck_assert_int_eq(adn_stylize(m, &content, (const adn_style *const *)&s, 1, NULL, &wrong), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_image_alloc(&wrong, 3, 16, 23), ADN_OK);
+    ck_assert_int_eq(adn_stylize(c, &content, (const adn_style *const *)&s, 1, NULL, &wrong), ADN_ERR_INVALID_ARGUMENT);
     adn_image_free(&wrong);
     adn_image_free(&out);
     adn_style_free(s);
     adn_image_free(&content);
+    adn_context_free(c);
     adn_model_free(m);
 }
 END_TEST
@@ -272,17 +290,19 @@ START_TEST(runtime_errors_keep_their_cause) {
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/raising_depth", root);
     adn_model *m = load_or_fail(dir);
+    adn_context *c = context_of(m);
     adn_image content = random_image(3, 40, 24, 31), out = {0};
     adn_style *s = NULL;
     ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
     const adn_style *one[] = {s};
-    adn_status st = adn_stylize(m, &content, one, 1, NULL, &out);
+    adn_status st = adn_stylize(c, &content, one, 1, NULL, &out);
     ck_assert_int_eq(st, ADN_ERR_INTERNAL);
     ck_assert_msg(strstr(adn_last_error(), "depth exploded") != NULL, "cause lost: '%s'", adn_last_error());
     ck_assert_msg(strchr(adn_last_error(), '\n') == NULL, "message is not one line");
     ck_assert_ptr_null(out.data);
     adn_style_free(s);
     adn_image_free(&content);
+    adn_context_free(c);
     adn_model_free(m);
 }
 END_TEST
@@ -311,13 +331,17 @@ END_TEST
 START_TEST(stylize_arguments_are_checked) {
     adn_model *m = analytic_or_skip();
     if (!m) return;
-    adn_model_info info;
+    adn_context *c = context_of(m);
+    adn_model_info info = {.struct_size = sizeof info};
     ck_assert_int_eq(adn_model_get_info(m, &info), ADN_OK);
+    ck_assert_str_eq(info.backend, "torch");
+    ck_assert_int_eq(info.cuda_device_index, -1);
+    ck_assert_int_eq(info.precision, ADN_PRECISION_FP32);
     ck_assert_int_eq(info.feature_channels, 192);
     ck_assert_int_eq(info.downsample, 8);
     ck_assert_int_eq(info.depth_kind, ADN_DEPTH_KIND_DEPTH);
-    ck_assert_int_eq(adn_set_depth_range(m, -0.1f, 1.0f), ADN_ERR_INVALID_ARGUMENT);
-    ck_assert_int_eq(adn_set_depth_range(m, 0.0f, NAN), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_set_depth_range(c, -0.1f, 1.0f), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_set_depth_range(c, 0.0f, NAN), ADN_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(adn_set_depth_range(NULL, 0.0f, 1.0f), ADN_ERR_INVALID_ARGUMENT);
 
     adn_image content = random_image(3, 20, 30, 1), grey = random_image(1, 20, 30, 2);
@@ -337,42 +361,42 @@ START_TEST(stylize_arguments_are_checked) {
         ck_assert_ptr_null(out.data);                                                                          \
     } while (0)
     EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(NULL, &content, one, 1, &p, &out));
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, NULL, one, 1, &p, &out));
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &grey, one, 1, &p, &out));
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, NULL, 1, &p, &out));
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 0, &p, &out));
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, null_style, 1, &p, &out));
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, NULL));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, NULL, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &grey, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, NULL, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 0, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, null_style, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, NULL));
     p.alpha = 1.5f;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, &out));
     p.alpha = NAN;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, &out));
     p = adn_stylize_default_params();
     p.mask = &small;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, &out));
     p = adn_stylize_default_params();
     float weights[2] = {1, 1};
     p.region_masks = &two;
     p.style_weights = weights;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, pair, 2, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, pair, 2, &p, &out));
     p.style_weights = NULL;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out)); /* 2 masks, 1 style */
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, &out)); /* 2 masks, 1 style */
     p = adn_stylize_default_params();
     weights[0] = weights[1] = 0;
     p.style_weights = weights;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, pair, 2, &p, &out));
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, pair, 2, &p, &out));
     p = adn_stylize_default_params();
     p.depth_source = ADN_DEPTH_CALLER;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out)); /* no map */
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, &out)); /* no map */
     grey.data[17] = NAN;
     p.depth = &grey;
-    EXPECT(ADN_ERR_NON_FINITE, adn_stylize(m, &content, one, 1, &p, &out));
+    EXPECT(ADN_ERR_NON_FINITE, adn_stylize(c, &content, one, 1, &p, &out));
     p.depth = &small;
-    p.depth_has_invalid = 1;
-    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(m, &content, one, 1, &p, &out)); /* invalid value needs content size */
+    p.depth_norm.has_invalid = 1;
+    EXPECT(ADN_ERR_INVALID_ARGUMENT, adn_stylize(c, &content, one, 1, &p, &out)); /* invalid value needs content size */
     p = adn_stylize_default_params();
     content.data[5] = INFINITY;
-    EXPECT(ADN_ERR_NON_FINITE, adn_stylize(m, &content, one, 1, &p, &out));
+    EXPECT(ADN_ERR_NON_FINITE, adn_stylize(c, &content, one, 1, &p, &out));
 #undef EXPECT
     adn_style_free(s);
     adn_style_free(s2);
@@ -380,6 +404,7 @@ START_TEST(stylize_arguments_are_checked) {
     adn_image_free(&grey);
     adn_image_free(&small);
     adn_image_free(&two);
+    adn_context_free(c);
     adn_model_free(m);
 }
 END_TEST
@@ -390,6 +415,7 @@ END_TEST
 START_TEST(outputs_and_depth_checked_before_work) {
     adn_model *m = analytic_or_skip();
     if (!m) return;
+    adn_context *c = context_of(m);
     adn_image content = random_image(3, 16, 16, 21), depth = random_image(1, 64, 64, 22);
     adn_style *s = NULL;
     ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
@@ -399,30 +425,35 @@ START_TEST(outputs_and_depth_checked_before_work) {
     p.depth_source = ADN_DEPTH_CALLER;
     depth.data[0] = NAN; /* 64 -> 16 bilinear samples rows/cols 1.5, 5.5, ...: never pixel 0 */
     p.depth = &depth;
-    ck_assert_int_eq(adn_stylize(m, &content, one, 1, &p, &out), ADN_ERR_NON_FINITE);
-    p.depth_has_invalid = 1; /* an invalid marker other than NaN does not excuse a NaN */
-    p.depth_invalid_value = 0.0f;
-    ck_assert_int_eq(adn_stylize(m, &content, one, 1, &p, &out), ADN_ERR_NON_FINITE);
+    ck_assert_int_eq(adn_stylize(c, &content, one, 1, &p, &out), ADN_ERR_NON_FINITE);
+    p.depth_norm.has_invalid = 1; /* an invalid marker other than NaN does not excuse a NaN */
+    p.depth_norm.invalid_value = 0.0f;
+    ck_assert_int_eq(adn_stylize(c, &content, one, 1, &p, &out), ADN_ERR_NON_FINITE);
 
     p = adn_stylize_default_params();
-    ck_assert_int_eq(adn_image_alloc(&wrong, 1, 3, 3), ADN_OK);
-    p.out_depth = &out_depth;
-    p.out_strength = &wrong; /* must be 1 x 2 x 2 */
-    ck_assert_int_eq(adn_stylize(m, &content, one, 1, &p, &out), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_image_alloc(&wrong, 3, 15, 16), ADN_OK); /* must be 3 x 16 x 16 */
+    ck_assert_int_eq(adn_stylize(c, &content, one, 1, &p, &wrong), ADN_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(out.data);
-    ck_assert_ptr_null(out_depth.data);
+    /* No output may overwrite an input. */
+    ck_assert_int_eq(adn_stylize(c, &content, one, 1, &p, &content), ADN_ERR_INVALID_ARGUMENT);
 
     p = adn_stylize_default_params();
     float weights[2] = {1.0f, -0.5f};
     p.style_weights = weights;
-    ck_assert_int_eq(adn_stylize(m, &content, pair, 2, &p, &out), ADN_ERR_INVALID_ARGUMENT);
-    adn_timings t;
-    ck_assert_int_eq(adn_get_last_timings(&t), ADN_OK);
+    ck_assert_int_eq(adn_stylize(c, &content, pair, 2, &p, &out), ADN_ERR_INVALID_ARGUMENT);
+    adn_timings t = {.struct_size = sizeof t};
+    ck_assert_int_eq(adn_context_get_timings(c, &t), ADN_OK);
     ck_assert(t.content_encode_ms == 0.0); /* refused before the encoder ran */
+    ck_assert_int_eq(adn_stylize(c, &content, one, 1, NULL, &out), ADN_OK);
+    ck_assert_int_eq(adn_context_get_depth(c, &out_depth), ADN_OK);
+    ck_assert_int_eq(adn_context_get_depth(c, &out), ADN_ERR_INVALID_ARGUMENT); /* 3 channels: wrong size */
+    adn_image_free(&out);
+    adn_image_free(&out_depth);
     adn_image_free(&wrong);
     adn_image_free(&depth);
     adn_image_free(&content);
     adn_style_free(s);
+    adn_context_free(c);
     adn_model_free(m);
 }
 END_TEST
@@ -431,12 +462,13 @@ START_TEST(style_from_another_model_is_refused) {
     adn_model *a = analytic_or_skip();
     if (!a) return;
     adn_model *b = analytic_or_skip();
+    adn_context *cb = context_of(b);
     adn_image img = random_image(3, 16, 16, 8);
     adn_style *s = NULL;
     ck_assert_int_eq(adn_style_create(a, &img, &s), ADN_OK);
     adn_image out = {0};
     const adn_style *one[] = {s};
-    ck_assert_int_eq(adn_stylize(b, &img, one, 1, NULL, &out), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_stylize(cb, &img, one, 1, NULL, &out), ADN_ERR_INVALID_ARGUMENT);
     int32_t channels = 0;
     float mean[192], std[192];
     ck_assert_int_eq(adn_style_get_stats(s, mean, std, &channels), ADN_OK);
@@ -444,6 +476,7 @@ START_TEST(style_from_another_model_is_refused) {
     ck_assert(std[0] > 0);
     adn_style_free(s);
     adn_image_free(&img);
+    adn_context_free(cb);
     adn_model_free(a);
     adn_model_free(b);
 }

@@ -167,14 +167,23 @@ static adn_status check_read_params(const adn_read_params *p) {
     return ADN_OK;
 }
 
+/* The arguments of both readers, checked before any file is opened: params (NULL = defaults) into
+ * *p, and the caller's info struct cleared. */
+static adn_status prepare_read(const adn_read_params *params, adn_image_info *info, adn_read_params *p) {
+    *p = read_defaults;
+    adn_status st = params ? adn_struct_read(p, sizeof *p, params, "adn_read_params") : ADN_OK;
+    if (st == ADN_OK) st = check_read_params(p);
+    if (st == ADN_OK && info)
+        st = adn_struct_write(info, &(adn_image_info){.struct_size = sizeof(adn_image_info)}, sizeof(adn_image_info),
+                              "adn_image_info");
+    return st;
+}
+
 /* The shared body of adn_image_read and adn_image_read_memory: decodes `file` (closed here). */
 static adn_status read_image(FILE *file, const char *name, const adn_read_params *params, adn_image *pixels,
                              adn_image *alpha, adn_image_info *info) {
-    adn_read_params p = read_defaults;
-    adn_status st = params ? adn_struct_read(&p, sizeof p, params, "adn_read_params") : ADN_OK;
-    if (st == ADN_OK) st = check_read_params(&p);
-    if (st == ADN_OK && info) st = adn_struct_write(info, &(adn_image_info){.struct_size = sizeof(adn_image_info)},
-                                                    sizeof(adn_image_info), "adn_image_info");
+    adn_read_params p;
+    adn_status st = prepare_read(params, info, &p);
     if (st != ADN_OK) {
         fclose(file);
         return st;
@@ -207,6 +216,9 @@ adn_status adn_image_read(const char *path, const adn_read_params *params, adn_i
     if (alpha) memset(alpha, 0, sizeof *alpha);
     if (!path) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "path is NULL");
     if (!pixels) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "output image is NULL");
+    adn_read_params checked;
+    adn_status st = prepare_read(params, info, &checked);
+    if (st != ADN_OK) return st;
     FILE *file = fopen(path, "rb");
     if (!file) {
         char reason[128];
@@ -221,6 +233,9 @@ adn_status adn_image_read_memory(const void *data, size_t size, const adn_read_p
     if (alpha) memset(alpha, 0, sizeof *alpha);
     if (!data || size == 0) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_image_read_memory: data is NULL or empty");
     if (!pixels) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "output image is NULL");
+    adn_read_params checked;
+    adn_status st = prepare_read(params, info, &checked);
+    if (st != ADN_OK) return st;
     /* The codecs read a FILE; fmemopen gives one over the caller's bytes without copying them. */
     FILE *file = fmemopen((void *)data, size, "rb");
     if (!file) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "adn_image_read_memory: cannot open a %zu-byte buffer", size);

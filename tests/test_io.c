@@ -6,16 +6,20 @@
  * checked, with Pillow run by /usr/bin/python3 (cases that need it skip, saying so, without it).
  * Corrupt files are made by cutting and patching valid ones (with correct CRCs where the point is
  * to get past the CRC check). */
+#define _DEFAULT_SOURCE 1 /* MAP_ANONYMOUS, on top of the project's _POSIX_C_SOURCE */
+
 #include "adain_dcs.h"
 
 #include <check.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -398,7 +402,7 @@ START_TEST(test_from_u8_layouts) {
         const size_t stride = 3 * (size_t)ch + 5;
         uint8_t buf[2 * 17];
         for (size_t i = 0; i < sizeof buf; ++i) buf[i] = (uint8_t)(i * 29 + 3);
-        adn_image_u8 src = {buf, 3, 2, ch, stride};
+        adn_image_u8 src = {.data = buf, .channels = ch, .height = 2, .width = 3, .stride = stride};
         adn_image rgb = {0}, alpha = {0};
         ck_assert_int_eq(adn_image_from_u8(&src, &rgb, &alpha), ADN_OK);
         ck_assert_int_eq(rgb.channels, 3);
@@ -425,7 +429,8 @@ START_TEST(test_to_u8_rounding_and_alpha) {
     float grey[8] = {-0.5f, 0.0f, 0.49f / 255, 0.51f / 255, 127.49f / 255, 127.51f / 255, 1.0f, 7.0f};
     const uint8_t want_grey[8] = {0, 0, 0, 1, 127, 128, 255, 255};
     float alpha_v[8] = {1, 0.5f, 0, 2, -1, 0.25f, 0.75f, 1};
-    adn_image img = {grey, 8, 1, 1}, alpha = {alpha_v, 8, 1, 1};
+    adn_image img = {.data = grey, .channels = 1, .height = 1, .width = 8};
+    adn_image alpha = {.data = alpha_v, .channels = 1, .height = 1, .width = 8};
     adn_image_u8 out = {0};
     ck_assert_int_eq(adn_image_to_u8(&img, &alpha, &out), ADN_OK);
     ck_assert_int_eq(out.channels, 2);
@@ -435,25 +440,25 @@ START_TEST(test_to_u8_rounding_and_alpha) {
         double a = alpha_v[i] < 0 ? 0 : alpha_v[i] > 1 ? 1 : alpha_v[i];
         ck_assert_uint_eq(out.data[2 * i + 1], (unsigned)floor(a * 255 + 0.5));
     }
-    adn_u8_free(&out);
+    adn_image_u8_free(&out);
     ck_assert_ptr_null(out.data);
 
     /* RGB without alpha: channel-major in, interleaved out. */
     float rgb[3 * 2] = {0, 1, 0.2f, 0.4f, 0.6f, 0.8f};
-    adn_image colour = {rgb, 2, 1, 3};
+    adn_image colour = {.data = rgb, .channels = 3, .height = 1, .width = 2};
     ck_assert_int_eq(adn_image_to_u8(&colour, NULL, &out), ADN_OK);
     const uint8_t want_rgb[6] = {0, 51, 153, 255, 102, 204};
     ck_assert_int_eq(out.channels, 3);
     ck_assert_mem_eq(out.data, want_rgb, 6);
-    adn_u8_free(&out);
-    adn_u8_free(NULL);
+    adn_image_u8_free(&out);
+    adn_image_u8_free(NULL);
 }
 END_TEST
 
 START_TEST(test_u8_bad_arguments) {
     uint8_t buf[12] = {0};
     adn_image rgb = {0}, alpha = {0};
-    adn_image_u8 src = {buf, 2, 2, 3, 5}; /* stride shorter than a row */
+    adn_image_u8 src = {.data = buf, .channels = 3, .height = 2, .width = 2, .stride = 5}; /* stride shorter than a row */
     ck_assert_int_eq(adn_image_from_u8(&src, &rgb, &alpha), ADN_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(rgb.data);
     src.stride = 0, src.channels = 5;
@@ -464,15 +469,15 @@ START_TEST(test_u8_bad_arguments) {
     ck_assert_str_ne(adn_last_error(), "");
 
     float two[2 * 4] = {0};
-    adn_image img = {two, 2, 2, 2}; /* 2 channels: not grey, not RGB */
+    adn_image img = {.data = two, .channels = 2, .height = 2, .width = 2}; /* 2 channels: not grey, not RGB */
     adn_image_u8 out = {0};
     ck_assert_int_eq(adn_image_to_u8(&img, NULL, &out), ADN_ERR_INVALID_ARGUMENT);
     float grey[4] = {0, NAN, 0, 0};
-    img = (adn_image){grey, 2, 2, 1};
+    img = (adn_image){.data = grey, .channels = 1, .height = 2, .width = 2};
     ck_assert_int_eq(adn_image_to_u8(&img, NULL, &out), ADN_ERR_NON_FINITE);
     grey[1] = 0;
     float small_alpha[1] = {1};
-    adn_image bad_alpha = {small_alpha, 1, 1, 1};
+    adn_image bad_alpha = {.data = small_alpha, .channels = 1, .height = 1, .width = 1};
     ck_assert_int_eq(adn_image_to_u8(&img, &bad_alpha, &out), ADN_ERR_INVALID_ARGUMENT);
     ck_assert_ptr_null(out.data);
 }
@@ -585,7 +590,7 @@ START_TEST(test_png_variants) {
     const size_t n = (size_t)pc->width * pc->height;
 
     adn_image px = {0}, alpha = {0};
-    adn_image_info info = {0};
+    adn_image_info info = {.struct_size = sizeof info};
     ck_assert_msg(adn_image_read(path, NULL, &px, &alpha, &info) == ADN_OK, "%s: %s", pc->name, adn_last_error());
     ck_assert_int_eq(info.format, ADN_FORMAT_PNG);
     ck_assert_int_eq(info.width, (int)pc->width);
@@ -633,7 +638,7 @@ START_TEST(test_signature_not_name) {
     tmp_file(path, sizeof path, "really_a_png.jpg");
     write_bytes(path, t.file, t.file_len);
     adn_image px = {0};
-    adn_image_info info = {0};
+    adn_image_info info = {.struct_size = sizeof info};
     ck_assert_int_eq(adn_image_read(path, NULL, &px, NULL, &info), ADN_OK);
     ck_assert_int_eq(info.format, ADN_FORMAT_PNG);
     assert_close(px.data, t.rgb, 3 * 13 * 7, 1e-7, "png named .jpg");
@@ -685,7 +690,8 @@ START_TEST(test_png_writer_roundtrip) {
 
     char path[300];
     snprintf(path, sizeof path, "%s/written_%d.PNG", tmp_dir, _i); /* upper-case extension on purpose */
-    adn_image img = {pix, (int32_t)w, (int32_t)h, channels}, alpha = {alpha_v, (int32_t)w, (int32_t)h, 1};
+    adn_image img = {.data = pix, .channels = channels, .height = (int32_t)h, .width = (int32_t)w};
+    adn_image alpha = {.data = alpha_v, .channels = 1, .height = (int32_t)h, .width = (int32_t)w};
     adn_write_params wp = adn_write_default_params();
     wp.png_bit_depth = depth;
     ck_assert_msg(adn_image_write(path, &img, with_alpha ? &alpha : NULL, &wp) == ADN_OK, "%s", adn_last_error());
@@ -695,7 +701,7 @@ START_TEST(test_png_writer_roundtrip) {
     rp.raw_values = 1;
     rp.mode = channels == 1 ? ADN_PIXELS_GRAY : ADN_PIXELS_RGB;
     adn_image back = {0}, back_alpha = {0};
-    adn_image_info info = {0};
+    adn_image_info info = {.struct_size = sizeof info};
     ck_assert_int_eq(adn_image_read(path, &rp, &back, &back_alpha, &info), ADN_OK);
     ck_assert_int_eq(info.bit_depth, depth);
     ck_assert_int_eq(info.file_channels, out_ch);
@@ -763,7 +769,7 @@ START_TEST(test_jpeg_writer_roundtrip) {
     const int w = 45, h = 31;
     for (int channels = 1; channels <= 3; channels += 2) {
         uint8_t *src = smooth_picture(w, h, channels);
-        adn_image_u8 u8 = {src, w, h, channels, 0};
+        adn_image_u8 u8 = {.data = src, .channels = channels, .height = h, .width = w};
         adn_image rgb = {0};
         ck_assert_int_eq(adn_image_from_u8(&u8, &rgb, NULL), ADN_OK);
         adn_image img = rgb;
@@ -785,7 +791,7 @@ START_TEST(test_jpeg_writer_roundtrip) {
         adn_read_params rp = adn_read_default_params();
         rp.mode = channels == 1 ? ADN_PIXELS_GRAY : ADN_PIXELS_RGB;
         adn_image back = {0};
-        adn_image_info info = {0};
+        adn_image_info info = {.struct_size = sizeof info};
         ck_assert_int_eq(adn_image_read(path, &rp, &back, NULL, &info), ADN_OK);
         ck_assert_int_eq(info.format, ADN_FORMAT_JPEG);
         ck_assert_int_eq(info.file_channels, channels);
@@ -828,7 +834,7 @@ START_TEST(test_jpeg_colour_detail) {
         const int red = (i % w) % 2 == 0;
         src[3 * i] = red ? 255 : 0, src[3 * i + 1] = 0, src[3 * i + 2] = red ? 0 : 255;
     }
-    adn_image_u8 u8 = {src, w, h, 3, 0};
+    adn_image_u8 u8 = {.data = src, .channels = 3, .height = h, .width = w};
     adn_image rgb = {0}, back = {0};
     ck_assert_int_eq(adn_image_from_u8(&u8, &rgb, NULL), ADN_OK);
     char path[300];
@@ -855,7 +861,7 @@ START_TEST(test_jpeg_from_pillow) {
         snprintf(path, sizeof path, "%s/pil_%d.jpg", tmp_dir, channels);
         pil_encode(src, (size_t)w * h * (size_t)channels, channels == 1 ? "L" : "RGB", w, h, path, 100);
         adn_image px = {0}, alpha = {0};
-        adn_image_info info = {0};
+        adn_image_info info = {.struct_size = sizeof info};
         ck_assert_int_eq(adn_image_read(path, NULL, &px, &alpha, &info), ADN_OK);
         ck_assert_int_eq(info.format, ADN_FORMAT_JPEG);
         ck_assert_int_eq(info.width, w);
@@ -865,7 +871,7 @@ START_TEST(test_jpeg_from_pillow) {
         ck_assert_ptr_null(alpha.data);
         double err = 0;
         for (int c = 0; c < 3; ++c) { /* grey is replicated into all three planes */
-            adn_image plane = {px.data + (size_t)c * (size_t)w * h, w, h, 1};
+            adn_image plane = {.data = px.data + (size_t)c * (size_t)w * h, .channels = 1, .height = h, .width = w};
             double e = max_diff_u8(&plane, src + (channels == 3 ? c : 0), channels, 1);
             if (e > err) err = e;
         }
@@ -921,7 +927,7 @@ START_TEST(test_jpeg_cmyk) {
         }
     }
     adn_image px = {0};
-    adn_image_info info = {0};
+    adn_image_info info = {.struct_size = sizeof info};
     ck_assert_int_eq(adn_image_read(path, NULL, &px, NULL, &info), ADN_OK);
     ck_assert_int_eq(info.file_channels, 4);
     ck_assert_int_eq(px.channels, 3);
@@ -946,8 +952,10 @@ END_TEST
 
 /* Reads a file that must fail with `want`; checks outputs stay empty and the message names it. */
 static void expect_read_error(const char *path, const adn_read_params *p, adn_status want, const char *what) {
-    adn_image px = {(float *)0x1, 9, 9, 9}, alpha = {(float *)0x1, 9, 9, 9}; /* must be overwritten */
-    adn_image_info info = {0};
+    /* must be overwritten */
+    adn_image px = {.data = (float *)0x1, .channels = 9, .height = 9, .width = 9};
+    adn_image alpha = {.data = (float *)0x1, .channels = 9, .height = 9, .width = 9};
+    adn_image_info info = {.struct_size = sizeof info};
     adn_clear_error();
     adn_status st = adn_image_read(path, p, &px, &alpha, &info);
     ck_assert_msg(st == want, "%s: status %d (%s), want %d", what, (int)st, adn_last_error(), (int)want);
@@ -1039,7 +1047,7 @@ END_TEST
 /* A small valid JPEG written by the library. */
 static bytes make_jpeg(int channels) {
     uint8_t *src = smooth_picture(40, 24, channels);
-    adn_image_u8 u8 = {src, 40, 24, channels, 0};
+    adn_image_u8 u8 = {.data = src, .channels = channels, .height = 24, .width = 40};
     adn_image rgb = {0};
     ck_assert_int_eq(adn_image_from_u8(&u8, &rgb, NULL), ADN_OK);
     char path[300];
@@ -1127,11 +1135,22 @@ START_TEST(test_read_errors) {
     ck_assert_int_eq(adn_image_read(NULL, NULL, &px, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
     ck_assert_int_eq(adn_image_read(path, NULL, NULL, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
     adn_read_params p = adn_read_default_params();
+    ck_assert_uint_eq(p.struct_size, sizeof p);
     ck_assert_uint_eq(p.max_pixels, (uint64_t)1 << 28);
+    ck_assert_uint_eq(p.max_pixels, ADN_DEFAULT_MAX_PIXELS);
     ck_assert_int_eq(p.mode, ADN_PIXELS_RGB);
     ck_assert_int_eq(p.raw_values, 0);
     p.mode = (adn_pixel_mode)7;
+    char text[300];
+    tmp_file(text, sizeof text, "text.png"); /* still there */
+    ck_assert_int_eq(adn_image_read(text, &p, &px, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
+    /* arguments are checked before the file is opened */
     ck_assert_int_eq(adn_image_read(path, &p, &px, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
+    p = adn_read_default_params();
+    p.struct_size = 0;
+    ck_assert_int_eq(adn_image_read(path, &p, &px, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
+    adn_image_info info = {.struct_size = 0};
+    ck_assert_int_eq(adn_image_read(path, NULL, &px, NULL, &info), ADN_ERR_INVALID_ARGUMENT);
 }
 END_TEST
 
@@ -1170,7 +1189,7 @@ END_TEST
 
 static adn_image test_picture(float *buf, int w, int h) {
     for (int i = 0; i < 3 * w * h; ++i) buf[i] = (float)pattern((uint32_t)i, 5, 0, 1000) / 1000.0f;
-    return (adn_image){buf, w, h, 3};
+    return (adn_image){.data = buf, .channels = 3, .height = h, .width = w};
 }
 
 START_TEST(test_write_argument_errors) {
@@ -1184,6 +1203,7 @@ START_TEST(test_write_argument_errors) {
     ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
     snprintf(path, sizeof path, "%s/out.png", dir);
     adn_write_params wp = adn_write_default_params();
+    ck_assert_uint_eq(wp.struct_size, sizeof wp);
     ck_assert_int_eq(wp.jpeg_quality, 95);
     ck_assert_int_eq(wp.png_bit_depth, 8);
     wp.png_bit_depth = 12;
@@ -1195,7 +1215,7 @@ START_TEST(test_write_argument_errors) {
     two.channels = 2;
     ck_assert_int_eq(adn_image_write(path, &two, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
     float small[4] = {0};
-    adn_image bad_alpha = {small, 2, 2, 1};
+    adn_image bad_alpha = {.data = small, .channels = 1, .height = 2, .width = 2};
     ck_assert_int_eq(adn_image_write(path, &img, &bad_alpha, NULL), ADN_ERR_INVALID_ARGUMENT);
     buf[17] = NAN;
     ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_ERR_NON_FINITE);
@@ -1298,12 +1318,12 @@ START_TEST(test_grey_write_and_alpha_dropped_by_jpeg) {
     float buf[3 * 8 * 8], a[64];
     adn_image img = test_picture(buf, 8, 8);
     for (int i = 0; i < 64; ++i) a[i] = 0.5f;
-    adn_image alpha = {a, 8, 8, 1};
+    adn_image alpha = {.data = a, .channels = 1, .height = 8, .width = 8};
     char path[300];
     tmp_file(path, sizeof path, "with_alpha.jpg");
     ck_assert_int_eq(adn_image_write(path, &img, &alpha, NULL), ADN_OK);
     adn_image px = {0}, back_alpha = {0};
-    adn_image_info info = {0};
+    adn_image_info info = {.struct_size = sizeof info};
     ck_assert_int_eq(adn_image_read(path, NULL, &px, &back_alpha, &info), ADN_OK);
     ck_assert_int_eq(info.has_alpha, 0);
     ck_assert_ptr_null(back_alpha.data);
@@ -1340,6 +1360,527 @@ START_TEST(test_codec_left_out) {
     float buf[3 * 8 * 8];
     adn_image img = test_picture(buf, 8, 8);
     ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_ERR_UNSUPPORTED);
+    ck_assert(!file_exists(path));
+}
+END_TEST
+
+/* --- reading from memory ------------------------------------------------------------------------- */
+
+/* A read-only copy of n bytes that ends exactly at a page boundary, followed by an inaccessible
+ * page: a decoder that reads one byte past the buffer (or writes into it) faults instead of
+ * passing by luck. */
+typedef struct guarded {
+    uint8_t *data;
+    void *map;
+    size_t map_len;
+} guarded;
+
+static guarded guarded_copy(const uint8_t *src, size_t n) {
+    const size_t page = (size_t)sysconf(_SC_PAGESIZE);
+    const size_t body = (n + page - 1) / page * page;
+    guarded g = {0};
+    g.map_len = body + page;
+    g.map = mmap(NULL, g.map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    ck_assert_msg(g.map != MAP_FAILED, "mmap: %s", strerror(errno));
+    g.data = (uint8_t *)g.map + body - n;
+    if (n) memcpy(g.data, src, n);
+    if (body) ck_assert_int_eq(mprotect(g.map, body, PROT_READ), 0);
+    ck_assert_int_eq(mprotect((uint8_t *)g.map + body, page, PROT_NONE), 0);
+    return g;
+}
+
+static void guarded_free(guarded *g) {
+    if (g->map) munmap(g->map, g->map_len);
+    memset(g, 0, sizeof *g);
+}
+
+static void expect_same_image(const adn_image *got, const adn_image *want, const char *what) {
+    ck_assert_msg(got->channels == want->channels && got->height == want->height && got->width == want->width,
+                  "%s: %d x %d x %d, want %d x %d x %d (C x H x W)", what, (int)got->channels, (int)got->height,
+                  (int)got->width, (int)want->channels, (int)want->height, (int)want->width);
+    ck_assert_msg((got->data == NULL) == (want->data == NULL), "%s: only one of the images is empty", what);
+    if (want->data)
+        ck_assert_msg(memcmp(got->data, want->data,
+                             (size_t)want->channels * (size_t)want->height * (size_t)want->width * sizeof(float)) == 0,
+                      "%s: pixels differ", what);
+}
+
+static void expect_same_info(const adn_image_info *got, const adn_image_info *want, const char *what) {
+    ck_assert_msg(got->struct_size == want->struct_size, "%s: struct_size %zu, want %zu", what, got->struct_size,
+                  want->struct_size);
+    ck_assert_msg(got->format == want->format && got->height == want->height && got->width == want->width &&
+                      got->bit_depth == want->bit_depth && got->file_channels == want->file_channels &&
+                      got->has_alpha == want->has_alpha,
+                  "%s: info (format %d, %d x %d, %d bits, %d channels, alpha %d) differs from the file's "
+                  "(format %d, %d x %d, %d bits, %d channels, alpha %d)",
+                  what, (int)got->format, (int)got->height, (int)got->width, (int)got->bit_depth,
+                  (int)got->file_channels, (int)got->has_alpha, (int)want->format, (int)want->height,
+                  (int)want->width, (int)want->bit_depth, (int)want->file_channels, (int)want->has_alpha);
+}
+
+/* Reads the file at path and its bytes from memory with the same params: everything must agree
+ * exactly (same decoder underneath).  The memory results go to keep / keep_alpha when given. */
+static void compare_file_and_memory(const char *path, const bytes *file, const adn_read_params *p, const char *what,
+                                    adn_image *keep, adn_image *keep_alpha) {
+    adn_image fpx = {0}, falpha = {0}, mpx = {0}, malpha = {0};
+    adn_image_info finfo = {.struct_size = sizeof finfo}, minfo = {.struct_size = sizeof minfo};
+    ck_assert_msg(adn_image_read(path, p, &fpx, &falpha, &finfo) == ADN_OK, "%s from a file: %s", what,
+                  adn_last_error());
+    guarded g = guarded_copy(file->data, file->len);
+    ck_assert_msg(adn_image_read_memory(g.data, file->len, p, &mpx, &malpha, &minfo) == ADN_OK, "%s from memory: %s",
+                  what, adn_last_error());
+    guarded_free(&g);
+    expect_same_info(&minfo, &finfo, what);
+    expect_same_image(&mpx, &fpx, what);
+    expect_same_image(&malpha, &falpha, what);
+    adn_image_free(&fpx);
+    adn_image_free(&falpha);
+    if (keep) *keep = mpx;
+    else adn_image_free(&mpx);
+    if (keep_alpha) *keep_alpha = malpha;
+    else adn_image_free(&malpha);
+}
+
+/* adn_image_read_memory must fail with `want`, leave the outputs empty and leave a message; when
+ * the contents are at fault the message names the buffer "<memory>". */
+static void expect_memory_error(const void *data, size_t size, const adn_read_params *p, adn_status want,
+                                const char *what) {
+    adn_image px = {.data = (float *)0x1, .channels = 9, .height = 9, .width = 9}; /* must be overwritten */
+    adn_image alpha = px;
+    adn_image_info info = {.struct_size = sizeof info};
+    adn_clear_error();
+    adn_status st = adn_image_read_memory(data, size, p, &px, &alpha, &info);
+    ck_assert_msg(st == want, "%s: status %d (%s), want %d", what, (int)st, adn_last_error(), (int)want);
+    ck_assert_ptr_null(px.data);
+    ck_assert_ptr_null(alpha.data);
+    ck_assert_int_eq(px.width, 0);
+    ck_assert_int_eq(alpha.width, 0);
+    ck_assert_msg(adn_last_error()[0] != '\0', "%s: no error message", what);
+    if (want != ADN_ERR_INVALID_ARGUMENT)
+        ck_assert_msg(strstr(adn_last_error(), "<memory>") != NULL, "%s: message '%s' does not name <memory>", what,
+                      adn_last_error());
+}
+
+/* Cuts bytes to each length in cuts and reads the cut copy (ending at a guard page) from memory. */
+static void expect_memory_cuts_fail(const bytes *b, const size_t *cuts, size_t n_cuts, const char *kind) {
+    for (size_t i = 0; i < n_cuts; ++i) {
+        char what[80];
+        snprintf(what, sizeof what, "%s in memory cut at %zu of %zu", kind, cuts[i], b->len);
+        guarded g = guarded_copy(b->data, cuts[i]);
+        expect_memory_error(g.data, cuts[i], NULL, ADN_ERR_FORMAT, what);
+        guarded_free(&g);
+    }
+}
+
+START_TEST(test_png_from_memory) {
+    const png_case *pc = &png_cases[_i];
+    png_truth t = png_make_case(pc);
+    const bytes file = {t.file, t.file_len, t.file_len};
+    char path[300];
+    tmp_file(path, sizeof path, pc->name);
+    strcat(path, "_memory.png");
+    write_bytes(path, t.file, t.file_len);
+    const size_t n = (size_t)pc->width * pc->height;
+
+    adn_image px = {0}, alpha = {0};
+    compare_file_and_memory(path, &file, NULL, pc->name, &px, &alpha);
+    /* equal to the file reader, and right */
+    ck_assert_int_eq(px.channels, 3);
+    ck_assert_int_eq(px.height, (int)pc->height);
+    ck_assert_int_eq(px.width, (int)pc->width);
+    assert_close(px.data, t.rgb, 3 * n, 1e-7, pc->name);
+    ck_assert_int_eq(alpha.data != NULL, t.alpha != NULL);
+    if (t.alpha) assert_close(alpha.data, t.alpha, n, 1e-7, "alpha from memory");
+    adn_image_free(&px);
+    adn_image_free(&alpha);
+
+    adn_read_params p = adn_read_default_params();
+    p.mode = ADN_PIXELS_GRAY;
+    compare_file_and_memory(path, &file, &p, "grey mode", NULL, NULL);
+    p.mode = ADN_PIXELS_RGB;
+    p.raw_values = 1;
+    compare_file_and_memory(path, &file, &p, "raw values", NULL, NULL);
+
+    /* alpha and info may be NULL */
+    guarded g = guarded_copy(t.file, t.file_len);
+    ck_assert_int_eq(adn_image_read_memory(g.data, t.file_len, NULL, &px, NULL, NULL), ADN_OK);
+    assert_close(px.data, t.rgb, 3 * n, 1e-7, "memory, no alpha, no info");
+    adn_image_free(&px);
+    guarded_free(&g);
+    png_truth_free(&t);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_png_memory_errors) {
+    png_truth t = png_make_case(&png_cases[13]); /* rgba16, 13x7 */
+    const bytes b = {t.file, t.file_len, t.file_len};
+    const size_t idat = png_find_chunk(&b, "IDAT");
+    const size_t cuts[] = {1, 7, 8, 12, 20, 32, 33, idat, idat + 10, idat + 100, b.len - 12, b.len - 1};
+    expect_memory_cuts_fail(&b, cuts, sizeof cuts / sizeof cuts[0], "PNG");
+
+    /* a wrong CRC and the pixel limit, as for files */
+    uint8_t *copy = malloc(b.len);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, b.data, b.len);
+    copy[png_find_chunk(&b, "IHDR") + 8 + 13] ^= 0x80;
+    expect_memory_error(copy, b.len, NULL, ADN_ERR_FORMAT, "PNG in memory, IHDR CRC flipped");
+    free(copy);
+    adn_read_params p = adn_read_default_params();
+    p.max_pixels = 13 * 7 - 1;
+    expect_memory_error(b.data, b.len, &p, ADN_ERR_TOO_LARGE, "PNG in memory one pixel over");
+    p.max_pixels = 13 * 7;
+    adn_image px = {0};
+    ck_assert_int_eq(adn_image_read_memory(b.data, b.len, &p, &px, NULL, NULL), ADN_OK);
+    adn_image_free(&px);
+    png_truth_free(&t);
+}
+END_TEST
+
+START_TEST(test_jpeg_from_memory) {
+    for (int channels = 1; channels <= 3; channels += 2) {
+        bytes b = make_jpeg(channels);
+        char path[300];
+        tmp_file(path, sizeof path, channels == 1 ? "memory_grey.jpg" : "memory_rgb.jpg");
+        write_bytes(path, b.data, b.len);
+        adn_image px = {0}, alpha = {0};
+        compare_file_and_memory(path, &b, NULL, channels == 1 ? "grey JPEG" : "RGB JPEG", &px, &alpha);
+        ck_assert_int_eq(px.channels, 3);
+        ck_assert_int_eq(px.height, 24);
+        ck_assert_int_eq(px.width, 40);
+        ck_assert_ptr_null(alpha.data);
+        /* and it is the picture that was written (a sanity bound: JPEG at the default quality 95) */
+        uint8_t *src = smooth_picture(40, 24, channels);
+        const double err = max_diff_u8(&px, src, channels, channels);
+        ck_assert_msg(err <= 16.0, "JPEG from memory: max |error| %.1f/255", err);
+        free(src);
+        adn_image_free(&px);
+        adn_read_params p = adn_read_default_params();
+        p.mode = ADN_PIXELS_GRAY;
+        compare_file_and_memory(path, &b, &p, "JPEG in grey mode", NULL, NULL);
+        unlink(path);
+        free(b.data);
+    }
+}
+END_TEST
+
+START_TEST(test_jpeg_memory_errors) {
+    bytes b = make_jpeg(3);
+    const size_t sof = jpeg_find_sof(&b);
+    ck_assert_uint_gt(sof, 0);
+    const size_t cuts[] = {2, 3, 4, 20, sof + 5, sof + 12, b.len / 2, b.len - 100, b.len - 2, b.len - 1};
+    expect_memory_cuts_fail(&b, cuts, sizeof cuts / sizeof cuts[0], "JPEG");
+    uint8_t *copy = malloc(b.len);
+    ck_assert_ptr_nonnull(copy);
+    memcpy(copy, b.data, b.len);
+    copy[sof + 5] = 0xea, copy[sof + 6] = 0x60, copy[sof + 7] = 0xea, copy[sof + 8] = 0x60; /* 60000 x 60000 */
+    expect_memory_error(copy, b.len, NULL, ADN_ERR_TOO_LARGE, "JPEG in memory, 60000 x 60000 SOF");
+    free(copy);
+    adn_read_params p = adn_read_default_params();
+    p.max_pixels = 40 * 24 - 1;
+    expect_memory_error(b.data, b.len, &p, ADN_ERR_TOO_LARGE, "JPEG in memory one pixel over");
+    free(b.data);
+}
+END_TEST
+
+/* Needs no codec: argument checks and contents that are neither PNG nor JPEG. */
+START_TEST(test_memory_argument_errors) {
+    static const uint8_t text[] = "hello, world\n";
+    expect_memory_error(NULL, 0, NULL, ADN_ERR_INVALID_ARGUMENT, "NULL, size 0");
+    expect_memory_error(NULL, sizeof text, NULL, ADN_ERR_INVALID_ARGUMENT, "NULL data, size > 0");
+    expect_memory_error(text, 0, NULL, ADN_ERR_INVALID_ARGUMENT, "size 0");
+    ck_assert_int_eq(adn_image_read_memory(text, sizeof text, NULL, NULL, NULL, NULL), ADN_ERR_INVALID_ARGUMENT);
+    adn_read_params p = adn_read_default_params();
+    p.mode = (adn_pixel_mode)7;
+    expect_memory_error(text, sizeof text, &p, ADN_ERR_INVALID_ARGUMENT, "unknown pixel mode");
+    p = adn_read_default_params();
+    p.struct_size = 0;
+    expect_memory_error(text, sizeof text, &p, ADN_ERR_INVALID_ARGUMENT, "params.struct_size 0");
+    expect_memory_error(text, sizeof text - 1, NULL, ADN_ERR_FORMAT, "text in memory");
+    static const uint8_t one = 0x89;
+    expect_memory_error(&one, 1, NULL, ADN_ERR_FORMAT, "one byte");
+}
+END_TEST
+
+/* --- ABI growth: size-prefixed parameter and info structs ------------------------------------------- */
+
+/* What an older caller compiled: adn_read_params as it was before mode and raw_values existed. */
+typedef struct old_read_params {
+    size_t struct_size;
+    uint64_t max_pixels;
+} old_read_params;
+
+/* An even older one that knew no field at all. */
+typedef struct oldest_read_params {
+    size_t struct_size;
+} oldest_read_params;
+
+/* What a newer caller compiled: one more field this library does not know. */
+typedef struct new_read_params {
+    adn_read_params known;
+    uint64_t future;
+} new_read_params;
+
+_Static_assert(sizeof(old_read_params) == offsetof(adn_read_params, mode), "old_read_params is a prefix");
+_Static_assert(sizeof(new_read_params) == sizeof(adn_read_params) + sizeof(uint64_t), "no padding in new_read_params");
+
+/* The file (from_memory 0) or its bytes (1) read with params; the caller frees *px. */
+static adn_status read_either(int from_memory, const char *path, const bytes *file, const adn_read_params *params,
+                              adn_image *px, adn_image_info *info) {
+    if (!from_memory) return adn_image_read(path, params, px, NULL, info);
+    return adn_image_read_memory(file->data, file->len, params, px, NULL, info);
+}
+
+/* A read that must fail with want and leave px empty. */
+static void expect_either_error(int from_memory, const char *path, const bytes *file, const adn_read_params *params,
+                                adn_image_info *info, adn_status want, const char *what) {
+    adn_image px = {.data = (float *)0x1, .channels = 9, .height = 9, .width = 9};
+    adn_clear_error();
+    adn_status st = read_either(from_memory, path, file, params, &px, info);
+    ck_assert_msg(st == want, "%s (%s): status %d (%s), want %d", what, from_memory ? "memory" : "file", (int)st,
+                  adn_last_error(), (int)want);
+    ck_assert_ptr_null(px.data);
+    ck_assert_msg(adn_last_error()[0] != '\0', "%s: no error message", what);
+}
+
+START_TEST(test_abi_read_params) {
+    png_truth t = png_make_case(&png_cases[9]); /* rgb8, 13 x 7 = 91 pixels */
+    const bytes file = {t.file, t.file_len, t.file_len};
+    char path[300];
+    tmp_file(path, sizeof path, "abi.png");
+    write_bytes(path, t.file, t.file_len);
+    for (int from_memory = 0; from_memory <= 1; ++from_memory) {
+        adn_image want = {0}, px = {0};
+        ck_assert_int_eq(read_either(from_memory, path, &file, NULL, &want, NULL), ADN_OK);
+        ck_assert_int_eq(want.channels, 3);
+        assert_close(want.data, t.rgb, 3 * 91, 1e-7, "defaults");
+
+        /* Shorter (older) struct: max_pixels is read, mode and raw_values get their defaults. */
+        old_read_params old = {.struct_size = sizeof old, .max_pixels = 91};
+        ck_assert_int_eq(read_either(from_memory, path, &file, (const adn_read_params *)&old, &px, NULL), ADN_OK);
+        expect_same_image(&px, &want, "old struct: RGB, scaled to [0,1]");
+        adn_image_free(&px);
+        old.max_pixels = 90;
+        expect_either_error(from_memory, path, &file, (const adn_read_params *)&old, NULL, ADN_ERR_TOO_LARGE,
+                            "old struct, max_pixels one below");
+
+        /* The same, with non-default values in the bytes after it: they must not be read. */
+        union {
+            old_read_params old;
+            adn_read_params full;
+        } tail;
+        tail.full = adn_read_default_params();
+        tail.full.mode = ADN_PIXELS_GRAY;
+        tail.full.raw_values = 1;
+        tail.old.struct_size = sizeof tail.old;
+        tail.old.max_pixels = 91;
+        ck_assert_int_eq(read_either(from_memory, path, &file, &tail.full, &px, NULL), ADN_OK);
+        expect_same_image(&px, &want, "old struct followed by GRAY / raw_values 1");
+        adn_image_free(&px);
+
+        union {
+            oldest_read_params oldest;
+            adn_read_params full;
+        } bare;
+        bare.full = adn_read_default_params();
+        bare.full.max_pixels = 1; /* would refuse the image if it were read */
+        bare.full.mode = ADN_PIXELS_GRAY;
+        bare.oldest.struct_size = sizeof bare.oldest;
+        ck_assert_int_eq(read_either(from_memory, path, &file, &bare.full, &px, NULL), ADN_OK);
+        expect_same_image(&px, &want, "struct_size only");
+        adn_image_free(&px);
+
+        /* Longer (newer) struct: accepted while the unknown field is zero, its known fields read. */
+        new_read_params newer = {.known = adn_read_default_params(), .future = 0};
+        newer.known.struct_size = sizeof newer;
+        newer.known.mode = ADN_PIXELS_GRAY;
+        ck_assert_msg(read_either(from_memory, path, &file, &newer.known, &px, NULL) == ADN_OK, "newer struct: %s",
+                      adn_last_error());
+        ck_assert_int_eq(px.channels, 1);
+        adn_image_free(&px);
+        for (size_t byte = 0; byte < sizeof newer.future; ++byte) {
+            newer.future = 0;
+            ((unsigned char *)&newer.future)[byte] = 0x10;
+            expect_either_error(from_memory, path, &file, &newer.known, NULL, ADN_ERR_UNSUPPORTED,
+                                "newer struct with an unknown field set");
+        }
+
+        /* struct_size 0 (a struct not initialised by adn_read_default_params) */
+        adn_read_params zero = adn_read_default_params();
+        zero.struct_size = 0;
+        expect_either_error(from_memory, path, &file, &zero, NULL, ADN_ERR_INVALID_ARGUMENT, "struct_size 0");
+        adn_image_free(&want);
+    }
+    png_truth_free(&t);
+    unlink(path);
+}
+END_TEST
+
+START_TEST(test_abi_image_info) {
+    png_truth t = png_make_case(&png_cases[12]); /* rgba8, 13 x 7 */
+    const bytes file = {t.file, t.file_len, t.file_len};
+    char path[300];
+    tmp_file(path, sizeof path, "abi_info.png");
+    write_bytes(path, t.file, t.file_len);
+    enum { CANARY = 0xa5 };
+    for (int from_memory = 0; from_memory <= 1; ++from_memory) {
+        adn_image px = {0};
+        /* An older info struct that ends after height: width and everything after stay untouched. */
+        union {
+            adn_image_info info;
+            unsigned char bytes[sizeof(adn_image_info) + 16];
+        } old;
+        memset(old.bytes, CANARY, sizeof old.bytes);
+        old.info.struct_size = offsetof(adn_image_info, width);
+        ck_assert_msg(read_either(from_memory, path, &file, NULL, &px, &old.info) == ADN_OK, "short info: %s",
+                      adn_last_error());
+        adn_image_free(&px);
+        ck_assert_uint_eq(old.info.struct_size, offsetof(adn_image_info, width));
+        ck_assert_int_eq(old.info.format, ADN_FORMAT_PNG);
+        ck_assert_int_eq(old.info.height, 7);
+        for (size_t i = offsetof(adn_image_info, width); i < sizeof old.bytes; ++i)
+            ck_assert_msg(old.bytes[i] == CANARY, "short info: byte %zu (beyond struct_size %zu) was written", i,
+                          old.info.struct_size);
+
+        /* Only struct_size: nothing else is written. */
+        memset(old.bytes, CANARY, sizeof old.bytes);
+        old.info.struct_size = sizeof(size_t);
+        ck_assert_int_eq(read_either(from_memory, path, &file, NULL, &px, &old.info), ADN_OK);
+        adn_image_free(&px);
+        ck_assert_uint_eq(old.info.struct_size, sizeof(size_t));
+        for (size_t i = sizeof(size_t); i < sizeof old.bytes; ++i)
+            ck_assert_msg(old.bytes[i] == CANARY, "info of struct_size 8: byte %zu was written", i);
+
+        /* A newer, longer info struct: the known fields are filled, nothing beyond it is written. */
+        typedef struct new_image_info {
+            adn_image_info known;
+            uint64_t future;
+        } new_image_info;
+        union {
+            new_image_info info;
+            unsigned char bytes[sizeof(new_image_info) + 16];
+        } newer;
+        memset(newer.bytes, CANARY, sizeof newer.bytes);
+        newer.info.known.struct_size = sizeof newer.info;
+        newer.info.future = 0;
+        ck_assert_msg(read_either(from_memory, path, &file, NULL, &px, &newer.info.known) == ADN_OK,
+                      "longer info: %s", adn_last_error());
+        adn_image_free(&px);
+        ck_assert_uint_eq(newer.info.known.struct_size, sizeof newer.info);
+        ck_assert_int_eq(newer.info.known.format, ADN_FORMAT_PNG);
+        ck_assert_int_eq(newer.info.known.height, 7);
+        ck_assert_int_eq(newer.info.known.width, 13);
+        ck_assert_int_eq(newer.info.known.bit_depth, 8);
+        ck_assert_int_eq(newer.info.known.file_channels, 4);
+        ck_assert_int_eq(newer.info.known.has_alpha, 1);
+        for (size_t i = sizeof newer.info; i < sizeof newer.bytes; ++i)
+            ck_assert_msg(newer.bytes[i] == CANARY, "longer info: byte %zu beyond struct_size was written", i);
+
+        /* The full struct as this header declares it. */
+        adn_image_info info = {.struct_size = sizeof info};
+        ck_assert_int_eq(read_either(from_memory, path, &file, NULL, &px, &info), ADN_OK);
+        adn_image_free(&px);
+        ck_assert_uint_eq(info.struct_size, sizeof info);
+        ck_assert_int_eq(info.height, 7);
+        ck_assert_int_eq(info.width, 13);
+
+        adn_image_info zero = {0};
+        expect_either_error(from_memory, path, &file, NULL, &zero, ADN_ERR_INVALID_ARGUMENT, "info.struct_size 0");
+    }
+    png_truth_free(&t);
+    unlink(path);
+}
+END_TEST
+
+/* adn_*_params_init fills the first struct_size bytes and zeroes fields this library does not know. */
+START_TEST(test_abi_params_init) {
+    enum { CANARY = 0x5a };
+    union {
+        new_read_params p;
+        unsigned char bytes[sizeof(new_read_params) + 16];
+    } r;
+    memset(r.bytes, CANARY, sizeof r.bytes);
+    ck_assert_int_eq(adn_read_params_init(&r.p.known, sizeof(old_read_params)), ADN_OK);
+    ck_assert_uint_eq(r.p.known.struct_size, sizeof(old_read_params));
+    ck_assert_uint_eq(r.p.known.max_pixels, ADN_DEFAULT_MAX_PIXELS);
+    for (size_t i = sizeof(old_read_params); i < sizeof r.bytes; ++i)
+        ck_assert_msg(r.bytes[i] == CANARY, "read params init of an old struct: byte %zu written", i);
+
+    memset(r.bytes, CANARY, sizeof r.bytes);
+    ck_assert_int_eq(adn_read_params_init(&r.p.known, sizeof r.p), ADN_OK);
+    ck_assert_uint_eq(r.p.known.struct_size, sizeof r.p);
+    ck_assert_uint_eq(r.p.known.max_pixels, ADN_DEFAULT_MAX_PIXELS);
+    ck_assert_int_eq(r.p.known.mode, ADN_PIXELS_RGB);
+    ck_assert_int_eq(r.p.known.raw_values, 0);
+    ck_assert_uint_eq(r.p.future, 0); /* unknown fields are "not set" */
+    for (size_t i = sizeof r.p; i < sizeof r.bytes; ++i)
+        ck_assert_msg(r.bytes[i] == CANARY, "read params init of a newer struct: byte %zu written", i);
+
+    adn_read_params rp;
+    adn_clear_error();
+    ck_assert_int_eq(adn_read_params_init(&rp, 0), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_str_ne(adn_last_error(), "");
+    ck_assert_int_eq(adn_read_params_init(NULL, sizeof rp), ADN_ERR_INVALID_ARGUMENT);
+
+    union {
+        adn_write_params p;
+        unsigned char bytes[sizeof(adn_write_params) + 16];
+    } w;
+    memset(w.bytes, CANARY, sizeof w.bytes);
+    ck_assert_int_eq(adn_write_params_init(&w.p, offsetof(adn_write_params, png_bit_depth)), ADN_OK);
+    ck_assert_uint_eq(w.p.struct_size, offsetof(adn_write_params, png_bit_depth));
+    ck_assert_int_eq(w.p.jpeg_quality, 95);
+    for (size_t i = offsetof(adn_write_params, png_bit_depth); i < sizeof w.bytes; ++i)
+        ck_assert_msg(w.bytes[i] == CANARY, "write params init of an old struct: byte %zu written", i);
+    adn_write_params wp;
+    ck_assert_int_eq(adn_write_params_init(&wp, 0), ADN_ERR_INVALID_ARGUMENT);
+    ck_assert_int_eq(adn_write_params_init(NULL, sizeof wp), ADN_ERR_INVALID_ARGUMENT);
+}
+END_TEST
+
+/* The same rule for adn_write_params, on the writer. */
+START_TEST(test_abi_write_params) {
+    float buf[3 * 8 * 8];
+    adn_image img = test_picture(buf, 8, 8);
+    char path[300];
+    tmp_file(path, sizeof path, "abi_write.png");
+    adn_image back = {0};
+    adn_image_info info = {.struct_size = sizeof info};
+
+    /* An older struct that ends after jpeg_quality (its sizeof would include padding, so the size
+     * is spelt out): png_bit_depth gets its default 8, whatever follows in memory. */
+    adn_write_params old = adn_write_default_params();
+    old.png_bit_depth = 16;
+    old.struct_size = offsetof(adn_write_params, png_bit_depth);
+    ck_assert_msg(adn_image_write(path, &img, NULL, &old) == ADN_OK, "old write params: %s", adn_last_error());
+    ck_assert_int_eq(adn_image_read(path, NULL, &back, NULL, &info), ADN_OK);
+    ck_assert_int_eq(info.bit_depth, 8);
+    adn_image_free(&back);
+    unlink(path);
+
+    /* A newer struct: accepted with the unknown field zero (and its known fields used), refused
+     * with it set, and then no file is made. */
+    struct {
+        adn_write_params known;
+        uint64_t future;
+    } newer = {.known = adn_write_default_params(), .future = 0};
+    newer.known.struct_size = sizeof newer;
+    newer.known.png_bit_depth = 16;
+    ck_assert_msg(adn_image_write(path, &img, NULL, &newer.known) == ADN_OK, "newer write params: %s",
+                  adn_last_error());
+    ck_assert_int_eq(adn_image_read(path, NULL, &back, NULL, &info), ADN_OK);
+    ck_assert_int_eq(info.bit_depth, 16);
+    adn_image_free(&back);
+    unlink(path);
+    newer.future = 1;
+    adn_clear_error();
+    ck_assert_int_eq(adn_image_write(path, &img, NULL, &newer.known), ADN_ERR_UNSUPPORTED);
+    ck_assert_str_ne(adn_last_error(), "");
+    ck_assert(!file_exists(path));
+
+    adn_write_params zero = adn_write_default_params();
+    zero.struct_size = 0;
+    ck_assert_int_eq(adn_image_write(path, &img, NULL, &zero), ADN_ERR_INVALID_ARGUMENT);
     ck_assert(!file_exists(path));
 }
 END_TEST
@@ -1434,7 +1975,7 @@ START_TEST(test_shared_images) {
         adn_read_params p = adn_read_default_params();
         if (is_depth) p.raw_values = 1, p.mode = ADN_PIXELS_GRAY;
         adn_image px = {0};
-        adn_image_info info = {0};
+        adn_image_info info = {.struct_size = sizeof info};
         ck_assert_msg(adn_image_read(paths[i], &p, &px, NULL, &info) == ADN_OK, "%s: %s", paths[i], adn_last_error());
         ck_assert_int_eq(info.format, h.is_png ? ADN_FORMAT_PNG : ADN_FORMAT_JPEG);
         ck_assert_uint_eq((uint32_t)info.width, h.width);
@@ -1515,6 +2056,11 @@ static Suite *io_suite(void) {
         tcase_add_test(files, test_png_corrupt);
         tcase_add_test(files, test_write_onto_directory);
         tcase_add_test(files, test_write_missing_folder);
+        tcase_add_loop_test(files, test_png_from_memory, 0, (int)(sizeof png_cases / sizeof png_cases[0]));
+        tcase_add_test(files, test_png_memory_errors);
+        tcase_add_test(files, test_abi_read_params);
+        tcase_add_test(files, test_abi_image_info);
+        tcase_add_test(files, test_abi_write_params);
     } else {
         tcase_add_loop_test(files, test_codec_left_out, 0, 1);
     }
@@ -1525,6 +2071,8 @@ static Suite *io_suite(void) {
         tcase_add_test(files, test_jpeg_cmyk);
         tcase_add_test(files, test_jpeg_corrupt);
         tcase_add_test(files, test_write_read_only_folder);
+        tcase_add_test(files, test_jpeg_from_memory);
+        tcase_add_test(files, test_jpeg_memory_errors);
     } else {
         tcase_add_loop_test(files, test_codec_left_out, 1, 2);
     }
@@ -1538,7 +2086,12 @@ static Suite *io_suite(void) {
     }
     tcase_add_test(files, test_read_errors);
     tcase_add_test(files, test_write_argument_errors);
+    tcase_add_test(files, test_memory_argument_errors);
     suite_add_tcase(s, files);
+
+    TCase *abi = tcase_create("abi");
+    tcase_add_test(abi, test_abi_params_init);
+    suite_add_tcase(s, abi);
     return s;
 }
 

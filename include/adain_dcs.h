@@ -588,20 +588,22 @@ ADN_API adn_status adn_stylize(adn_context *ctx, const adn_image *content, const
 ADN_API adn_status adn_estimate_depth(adn_context *ctx, const adn_image *rgb, adn_image *depth);
 
 /** Copies D (1 x H x W, normalised, 0 = near, after temporal smoothing) of the context's last
- *  successful adn_stylize into *out (allocated when empty, else it must be 1 x H x W).
- *  ADN_ERR_INVALID_ARGUMENT if that call used no depth (ADN_DEPTH_NONE) or there was none.
+ *  adn_stylize into *out (allocated when empty, else it must be 1 x H x W).
+ *  ADN_ERR_INVALID_ARGUMENT if that call used no depth (ADN_DEPTH_NONE), failed or was cancelled
+ *  (a failed call never leaves half a result), or there was none.
  *  One thread at a time per context. */
 ADN_API adn_status adn_context_get_depth(const adn_context *ctx, adn_image *out);
 
-/** Copies S (1 x h x w at feature resolution) of the last successful adn_stylize into *out, with
- *  the same buffer rule.  One thread at a time per context. */
+/** Copies S (1 x h x w at feature resolution) of the context's last adn_stylize into *out, with
+ *  the same buffer and failure rules.  One thread at a time per context. */
 ADN_API adn_status adn_context_get_strength(const adn_context *ctx, adn_image *out);
 
 /** Wall-clock milliseconds spent in the stages of the context's last adn_stylize or
  *  adn_estimate_depth call (stages it did not run are 0).  For benchmarks and profiling. */
 typedef struct adn_timings {
     size_t struct_size;       /**< set by the caller: sizeof(adn_timings) */
-    double style_encode_ms;   /**< re-encoding style images (colour preservation) */
+    double style_encode_ms;   /**< style statistics: a copy of the cached ones, or re-encoding the
+                                   styles with colour preservation */
     double content_encode_ms; /**< padding + encoder on the content */
     double depth_ms;          /**< depth network, resize, normalization, range map, 8x8 averages */
     double adain_blend_ms;    /**< AdaIN / interpolation / regions, masks, strength map, blend */

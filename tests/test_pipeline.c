@@ -307,6 +307,36 @@ START_TEST(runtime_errors_keep_their_cause) {
 }
 END_TEST
 
+/* A network that produces NaN is reported as ADN_ERR_MODEL naming the module, and nothing is written. */
+static void expect_nan_module(const char *bundle_name, const char *needle) {
+    const char *root = env_or_skip("ADN_BAD_BUNDLES");
+    if (!root) return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", root, bundle_name);
+    adn_model *m = load_or_fail(dir);
+    adn_context *c = context_of(m);
+    adn_image content = random_image(3, 40, 24, 31), out = {0};
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    const adn_style *one[] = {s};
+    ck_assert_int_eq(adn_image_alloc(&out, 3, 40, 24), ADN_OK);
+    adn_status st = adn_stylize(c, &content, one, 1, NULL, &out);
+    ck_assert_msg(st == ADN_ERR_MODEL, "%s: got %s (%s)", bundle_name, adn_status_str(st), adn_last_error());
+    ck_assert_msg(strstr(adn_last_error(), needle) != NULL, "%s: message '%s' lacks '%s'", bundle_name, adn_last_error(), needle);
+    for (size_t i = 0; i < 3u * 40 * 24; ++i) ck_assert(out.data[i] == 0.0f); /* the caller's buffer is untouched */
+    adn_image_free(&out);
+    adn_style_free(s);
+    adn_image_free(&content);
+    adn_context_free(c);
+    adn_model_free(m);
+}
+
+START_TEST(nan_from_a_network_names_it) {
+    expect_nan_module("nan_decoder", "decoder.pt produced NaN");
+    expect_nan_module("nan_depth", "depth.pt produced NaN");
+}
+END_TEST
+
 START_TEST(model_arguments_are_checked) {
     adn_model *m = NULL;
     ck_assert_int_eq(adn_model_load(NULL, NULL, &m), ADN_ERR_INVALID_ARGUMENT);
@@ -500,6 +530,7 @@ static Suite *pipeline_suite(void) {
     tcase_add_test(errors, bad_bundles_are_refused);
     tcase_add_test(errors, model_arguments_are_checked);
     tcase_add_test(errors, runtime_errors_keep_their_cause);
+    tcase_add_test(errors, nan_from_a_network_names_it);
     tcase_add_test(errors, stylize_arguments_are_checked);
     tcase_add_test(errors, style_from_another_model_is_refused);
     tcase_add_test(errors, outputs_and_depth_checked_before_work);

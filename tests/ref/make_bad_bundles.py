@@ -13,6 +13,8 @@ Each sub-directory is one defect (the test expects ADN_ERR_MODEL and a message n
   empty_depth       depth.pt returns a map with no rows
   raising_depth     loads fine, but depth.pt raises "depth exploded" for inputs taller than 32
   truncated         encoder.pt cut in half
+  nan_decoder       loads fine, but decoder.pt returns NaN for inputs taller than 32 (16 in the probe)
+  nan_depth         loads fine, but depth.pt returns NaN for inputs taller than 32
 """
 import os
 import sys
@@ -71,6 +73,22 @@ class RaisingDepth(DepthContract):
         return x[:, :1]
 
 
+class NanDepth(DepthContract):
+    def forward(self, x):
+        d = x[:, :1]
+        if x.shape[2] > 32:
+            d = d * float("nan")
+        return d
+
+
+class NanDecoder(DepthToSpace):
+    def forward(self, f):
+        y = F.pixel_shuffle(f[:, :192], 8)
+        if y.shape[2] > 32:
+            y = y * float("nan")
+        return y
+
+
 def save(module, path):
     torch.jit.save(torch.jit.script(module), path)
 
@@ -105,11 +123,15 @@ def main():
     save(good_decoder, os.path.join(d, "decoder.pt"))
 
     for name, depth in (("bad_depth", ThreeChannelDepth()), ("empty_depth", EmptyDepth()),
-                        ("raising_depth", RaisingDepth())):
+                        ("raising_depth", RaisingDepth()), ("nan_depth", NanDepth())):
         d = bundle(root, name)
         save(good_encoder, os.path.join(d, "encoder.pt"))
         save(good_decoder, os.path.join(d, "decoder.pt"))
         save(depth, os.path.join(d, "depth.pt"))
+
+    d = bundle(root, "nan_decoder")
+    save(good_encoder, os.path.join(d, "encoder.pt"))
+    save(NanDecoder(192), os.path.join(d, "decoder.pt"))
 
     d = bundle(root, "truncated")
     save(good_encoder, os.path.join(d, "full.pt"))

@@ -2,37 +2,46 @@
 transfer (AdaIN-DCS).
 
     import adain_dcs as adn
-    with adn.Model("bundle/") as model, model.style(adn.read_image("style.jpg", uint8=True)) as style:
+    with adn.Model("bundle/") as model, model.style(adn.read_image("style.jpg")) as style:
         content = adn.read_image("content.png", uint8=True)
-        adn.write_image("out.png", adn.stylize(model, content, style, alpha=0.8))
+        # one Context per thread (or video stream): depth range, progress, timings, last maps
+        with model.context(depth_range=(0.2, 1.0)) as ctx:
+            result = ctx.stylize(content, style, alpha=0.8, return_depth=True)
+            adn.write_image("out.png", result.image)       # result.depth: H x W float32
+            print(ctx.last_timings().total_ms)
+        # or, statelessly, on a private context of the calling thread:
+        out = model.stylize(content, style, alpha=0.8).image
 
-The library is found through the environment variable ADN_LIBRARY (full path of libadain_dcs.so),
-else by the dynamic loader (libadain_dcs.so.0).  numpy is optional; without it images are
-:class:`Image` objects.
+Models and styles are read-only and may be shared by any number of threads; a Context serves one
+thread at a time (a concurrent call raises ContextBusyError).  The library is found through the
+environment variable ADN_LIBRARY (full path of libadain_dcs.so), else by the dynamic loader
+(libadain_dcs.so.1).  numpy is optional; without it images are :class:`Image` objects.
 """
 from __future__ import annotations
 
 from . import _lib
 from ._lib import C
-from .errors import (AdnError, DeviceError, FileIOError, FormatError, InternalError, InvalidArgument,
-                     ModelError, NonFinite, OutOfMemory, Status, TooLarge, Unsupported, last_error,
-                     status_str)
-from .files import ImageInfo, ReadResult, read_image, write_image
+from .errors import (AdnError, Cancelled, ContextBusyError, DeviceError, FileIOError, FormatError,
+                     InternalError, InvalidArgument, ModelError, NonFinite, OutOfMemory, Status,
+                     TooLarge, Unsupported, last_error, status_str)
+from .files import ImageInfo, ReadResult, read_image, read_image_bytes, write_image
 from .image import HAVE_NUMPY, Image
 from .logging_bridge import log_to_logging, set_log_callback
-from .model import Model, ModelInfo, Style, stylize
+from .model import (Context, Model, ModelInfo, Stage, Style, StylizeResult, Timings, stylize)
 from .ops import (ADAIN_EPS, adain, adain_interpolate, adain_regions, block_average, blend,
                   channel_stats, coral, crop, depth_normalize, depth_range_map, pad_reflect,
                   resize_bilinear, round_up, strength_map)
 
 __all__ = [
-    "AdnError", "DeviceError", "FileIOError", "FormatError", "InternalError", "InvalidArgument",
-    "ModelError", "NonFinite", "OutOfMemory", "Status", "TooLarge", "Unsupported", "last_error",
-    "status_str", "ImageInfo", "ReadResult", "read_image", "write_image", "HAVE_NUMPY", "Image",
-    "Model", "ModelInfo", "Style", "stylize", "ADAIN_EPS", "adain", "adain_interpolate",
-    "adain_regions", "block_average", "blend", "channel_stats", "coral", "crop", "depth_normalize",
-    "depth_range_map", "pad_reflect", "resize_bilinear", "round_up", "strength_map", "version",
-    "version_number", "has_feature", "library_path", "set_log_callback", "log_to_logging",
+    "AdnError", "Cancelled", "ContextBusyError", "DeviceError", "FileIOError", "FormatError",
+    "InternalError", "InvalidArgument", "ModelError", "NonFinite", "OutOfMemory", "Status",
+    "TooLarge", "Unsupported", "last_error", "status_str", "ImageInfo", "ReadResult", "read_image",
+    "read_image_bytes", "write_image", "HAVE_NUMPY", "Image", "Context", "Model", "ModelInfo",
+    "Stage", "Style", "StylizeResult", "Timings", "stylize", "ADAIN_EPS", "adain",
+    "adain_interpolate", "adain_regions", "block_average", "blend", "channel_stats", "coral",
+    "crop", "depth_normalize", "depth_range_map", "pad_reflect", "resize_bilinear", "round_up",
+    "strength_map", "version", "version_number", "has_feature", "library_path",
+    "set_log_callback", "log_to_logging",
 ]
 
 #: Path or name the library was loaded from.
@@ -54,4 +63,4 @@ def has_feature(name: str) -> bool:
     return bool(C.adn_has_feature(name.encode()))
 
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

@@ -7,8 +7,9 @@ catch what one would expect.
 """
 from __future__ import annotations
 
+import ctypes
 import enum
-from typing import Dict, Type
+from typing import Any, Dict, Type
 
 from . import _lib
 from ._lib import C
@@ -28,6 +29,7 @@ class Status(enum.IntEnum):
     DEVICE = _lib.ADN_ERR_DEVICE
     UNSUPPORTED = _lib.ADN_ERR_UNSUPPORTED
     INTERNAL = _lib.ADN_ERR_INTERNAL
+    CANCELLED = _lib.ADN_ERR_CANCELLED
 
 
 def status_str(status: int) -> str:
@@ -101,6 +103,17 @@ class InternalError(AdnError):
     """Unexpected failure inside a backend."""
 
 
+class Cancelled(AdnError):
+    """A progress callback asked the call to stop (it returned a true value); the call wrote no
+    output.  When the callback raised instead, that exception is re-raised in place of this one."""
+
+
+class ContextBusyError(RuntimeError):
+    """A :class:`~adain_dcs.Context` was used by a second thread (or re-entered from one of its own
+    callbacks) while a call on it was running.  A context belongs to one thread at a time: make one
+    per thread.  Detected by the binding, never by the library, so it carries no status."""
+
+
 _BY_STATUS: Dict[int, Type[AdnError]] = {
     Status.INVALID_ARGUMENT: InvalidArgument,
     Status.OUT_OF_MEMORY: OutOfMemory,
@@ -112,6 +125,7 @@ _BY_STATUS: Dict[int, Type[AdnError]] = {
     Status.DEVICE: DeviceError,
     Status.UNSUPPORTED: Unsupported,
     Status.INTERNAL: InternalError,
+    Status.CANCELLED: Cancelled,
 }
 
 
@@ -131,6 +145,15 @@ def check(status: int) -> None:
     call, right after it, because the message is thread-local and overwritten by the next failure."""
     if status != _lib.ADN_OK:
         raise error_for(status, last_error())
+
+
+def new_params(struct: Any) -> Any:
+    """A parameter struct (adn_read_params, ...) filled with the library's defaults by its exported
+    adn_X_params_init(p, sizeof *p), with struct_size = ctypes.sizeof(struct)."""
+    params = struct()
+    init = getattr(C, _lib.PARAMS_INIT[struct])
+    check(init(ctypes.byref(params), ctypes.sizeof(params)))
+    return params
 
 
 def binding_error(status: Status, message: str) -> AdnError:

@@ -3,12 +3,13 @@ from __future__ import annotations
 
 import ctypes
 import os
-from typing import NamedTuple, Optional, Union
+from typing import Any, Callable, NamedTuple, Optional, Union
 
 from . import _lib, _ranges
 from ._lib import C, adn_image_info
-from .errors import Status, binding_error, check
-from .image import HAVE_NUMPY, ImageLike, Planar, is_uint8, planar_to_user, to_planar
+from .errors import Status, binding_error, check, new_params
+from .image import (HAVE_NUMPY, BytesLike, ImageLike, Planar, is_uint8, planar_to_user,
+                    to_planar)
 
 PathLike = Union[str, bytes, "os.PathLike[str]"]
 
@@ -39,19 +40,8 @@ def _encode_path(path: PathLike) -> bytes:
     return os.fsencode(path)
 
 
-def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
-               max_pixels: Optional[int] = None, uint8: bool = False, full: bool = False,
-               use_numpy: Optional[bool] = None) -> Union[ImageLike, ReadResult]:
-    """Reads a PNG or JPEG (recognised by its signature, not its name).
-
-    Returns H x W x 3 float32 RGB in [0,1] (H x W x 1 with ``gray=True``: colour files become luma);
-    ``raw_values=True`` keeps the stored integers (0..255 or 0..65535, for depth maps); ``uint8=True``
-    returns 8-bit pixels instead (clamped and rounded by the library).  The result is a numpy array
-    when numpy is available (``use_numpy`` overrides), else an :class:`~adain_dcs.Image`.
-    ``full=True`` returns a :class:`ReadResult` with the alpha channel and the file's
-    :class:`ImageInfo`.  Raises FileIOError, FormatError, TooLarge or Unsupported.
-    """
-    params = C.adn_read_default_params()
+def _read_params(gray: bool, raw_values: bool, max_pixels: Optional[int]) -> Any:
+    params = new_params(_lib.adn_read_params)
     params.mode = _lib.ADN_PIXELS_GRAY if gray else _lib.ADN_PIXELS_RGB
     params.raw_values = 1 if raw_values else 0
     if max_pixels is not None:
@@ -59,9 +49,15 @@ def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
         if max_pixels < 1:
             raise binding_error(Status.INVALID_ARGUMENT, f"max_pixels must be >= 1, is {max_pixels}")
         params.max_pixels = max_pixels
+    return params
+
+
+def _read(call: Callable[..., int], params: Any, uint8: bool, full: bool,
+          use_numpy: Optional[bool]) -> Union[ImageLike, ReadResult]:
+    """Runs adn_image_read / adn_image_read_memory (``call(params, pixels, alpha, info)``) and
+    converts what it returns."""
     pixels, alpha, info = Planar.empty_output(), Planar.empty_output(), adn_image_info()
-    check(C.adn_image_read(_encode_path(path), ctypes.byref(params), pixels.ref, alpha.ref,
-                           ctypes.byref(info)))
+    check(call(ctypes.byref(params), pixels.ref, alpha.ref, ctypes.byref(info)))
     numpy_out = HAVE_NUMPY if use_numpy is None else (use_numpy and HAVE_NUMPY)
     image = planar_to_user(pixels, uint8, numpy_out)
     pixels.free()
@@ -75,9 +71,55 @@ def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
         info.file_channels, bool(info.has_alpha)))
 
 
+def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
+               max_pixels: Optional[int] = None, uint8: bool = False, full: bool = False,
+               use_numpy: Optional[bool] = None) -> Union[ImageLike, ReadResult]:
+    """Reads a PNG or JPEG (recognised by its signature, not its name).
+
+    Returns H x W x 3 float32 RGB in [0,1] (H x W x 1 with ``gray=True``: colour files become luma);
+    ``raw_values=True`` keeps the stored integers (0..255 or 0..65535, for depth maps); ``uint8=True``
+    returns 8-bit pixels instead (clamped and rounded by the library).  The result is a numpy array
+    when numpy is available (``use_numpy`` overrides), else an :class:`~adain_dcs.Image`.
+    ``full=True`` returns a :class:`ReadResult` with the alpha channel and the file's
+    :class:`ImageInfo`.  Raises FileIOError, FormatError, TooLarge or Unsupported.
+    """
+    params = _read_params(gray, raw_values, max_pixels)
+    encoded = _encode_path(path)
+    return _read(lambda *rest: C.adn_image_read(encoded, *rest), params, uint8, full, use_numpy)
+
+
+def read_image_bytes(data: BytesLike, *, gray: bool = False, raw_values: bool = False,
+                     max_pixels: Optional[int] = None, uint8: bool = False, full: bool = False,
+                     use_numpy: Optional[bool] = None) -> Union[ImageLike, ReadResult]:
+    """:func:`read_image` from an encoded PNG or JPEG file held in memory (``bytes``, ``bytearray``,
+    ``memoryview`` or any contiguous buffer; adn_image_read_memory).  Same options, results and
+    errors; messages name the buffer "<memory>"."""
+    if isinstance(data, str):
+        raise TypeError("read_image_bytes takes the encoded file's bytes, not a str (for a path use "
+                        "read_image)")
+    if not isinstance(data, bytes):
+        try:
+            view = memoryview(data)
+        except TypeError:
+            raise TypeError(f"read_image_bytes needs a bytes-like object, not "
+                            f"{type(data).__name__}") from None
+        if not view.contiguous:
+            raise binding_error(Status.INVALID_ARGUMENT, "read_image_bytes needs a contiguous buffer")
+        data = view.tobytes()
+    keep: Any = data  # a bytes object: c_char_p points into it without copying
+    size = _ranges.fit(len(data), ctypes.c_size_t, "data size")
+    pointer = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p)
+    params = _read_params(gray, raw_values, max_pixels)
+    result = _read(lambda *rest: C.adn_image_read_memory(pointer, size, *rest), params, uint8, full,
+                   use_numpy)
+    del keep  # the buffer had to stay alive during the call
+    return result
+
+
 def write_image(path: PathLike, image: ImageLike, *, alpha: Optional[ImageLike] = None,
                 jpeg_quality: Optional[int] = None, png_bit_depth: Optional[int] = None) -> None:
-    """Writes 1- or 3-channel pixels (H x W or H x W x C; uint8 0..255 or float in [0,1], clamped)
+    """Writes 1- or 3-channel pixels (H x W or H x W x C; uint8 0..255, uint16 0..65535, or float32 /
+    float64 in [0,1], clamped)
     with optional alpha (H x W) to a PNG or JPEG chosen by the extension.  The library writes a
     temporary file and renames it, so a failure leaves no partial output."""
     channels = None
@@ -85,7 +127,7 @@ def write_image(path: PathLike, image: ImageLike, *, alpha: Optional[ImageLike] 
         channels = 3  # let the library itself do the 8-bit -> float conversion
     pixels = to_planar(image, channels, "image")
     alpha_planar = to_planar(alpha, 1, "alpha") if alpha is not None else None
-    params = C.adn_write_default_params()
+    params = new_params(_lib.adn_write_params)
     if jpeg_quality is not None:
         params.jpeg_quality = _ranges.int32(jpeg_quality, "jpeg_quality")
     if png_bit_depth is not None:

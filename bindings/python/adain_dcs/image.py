@@ -1,13 +1,16 @@
 """Pixels in and out of the library.
 
 Users hand images over the way Python image code usually holds them: interleaved H x W x C, either
-numpy arrays (uint8 in 0..255, or float in [0,1]) or, where numpy is not installed, the small
-:class:`Image` type below.  The library works on planar C x H x W float32 (``adn_image``); the helpers
+numpy arrays or, where numpy is not installed, the small :class:`Image` type below.  The library works on planar C x H x W float32 (``adn_image``); the helpers
 here convert between the two and own the memory that a C call reads or writes.
 
-The dtype decides the scale: 8-bit pixels are 0..255 and are converted by the library itself
+The dtype decides the scale.  uint8 pixels are 0..255 and are converted by the library itself
 (``adn_image_from_u8`` / ``adn_image_to_u8``: divide by 255; clamp to [0,1] and round to nearest), so
-an 8-bit result of this binding is bit-identical to what the C API gives.
+an 8-bit result of this binding is bit-identical to what the C API gives.  uint16 pixels are
+0..65535 (divided by 65535 here), float32 and float64 are taken as [0,1].  Every other dtype (signed
+or wider integers, bool, float16, complex, object) is refused with a TypeError naming it, rather
+than guessed at.  Caller depth maps are measurements, not pixels: any integer or floating dtype,
+values kept as they are.
 """
 from __future__ import annotations
 
@@ -139,6 +142,10 @@ class Planar:
 
 # --- user object -> planar float --------------------------------------------------------------------
 
+#: numpy dtypes accepted as image pixels, and the scale that maps them to [0,1] (None: taken as is).
+_IMAGE_SCALES = {"uint8": 255.0, "uint16": 65535.0, "float32": None, "float64": None}
+
+
 def is_uint8(image: ImageLike) -> bool:
     """Whether an image is 8-bit (numpy uint8 or an Image with bytes)."""
     if isinstance(image, Image):
@@ -150,25 +157,63 @@ def _u8_to_planar_rgb(buffer: Any, pointer: Any, width: int, height: int, channe
     """8-bit interleaved (1..4 channels) -> RGB float through the library's own conversion."""
     src = adn_image_u8()
     src.data = ctypes.cast(pointer, _lib.U8P)
-    src.width, src.height, src.channels, src.stride = width, height, channels, width * channels
+    src.channels, src.height, src.width, src.stride = channels, height, width, width * channels
     out = Planar.empty_output()
     check(C.adn_image_from_u8(ctypes.byref(src), out.ref, None))
     del buffer  # only needed to stay alive during the call above
     return out
 
 
-def _numpy_to_planar(arr: Any, channels: Optional[int], what: str, scale_u8: bool) -> Planar:
+def _looks_chw(shape: Tuple[int, ...]) -> bool:
+    """(3, H, W) or (1, H, W) with H, W > 4: planar channel-first data where H x W x C is wanted."""
+    return len(shape) == 3 and shape[0] in (1, 3) and shape[1] > 4 and shape[2] > 4
+
+
+def _chw_hint(shape: Tuple[int, ...]) -> str:
+    if not _looks_chw(shape):
+        return ""
+    return ("; it looks channel-first (C x H x W): this binding takes H x W x C images, "
+            "pass array.transpose(1, 2, 0)")
+
+
+def check_image_dtype(arr: Any, what: str, raw: bool = False) -> None:
+    """Refuses numpy dtypes that have no pixel meaning, with a TypeError naming the dtype.  Images
+    take uint8 (0..255), uint16 (0..65535), float32 or float64 (0..1); raw maps (caller depth) take
+    any integer or floating dtype, unscaled."""
+    if raw:
+        if arr.dtype.kind in "iuf":
+            return
+        raise TypeError(f"{what} has dtype {arr.dtype}: a depth map must have an integer or "
+                        f"floating dtype")
+    if arr.dtype.name not in _IMAGE_SCALES:
+        raise TypeError(f"{what} has dtype {arr.dtype}: images must be uint8 (0..255), uint16 "
+                        f"(0..65535), float32 or float64 (0..1); convert it first, e.g. "
+                        f"array.astype(np.float32) / scale")
+
+
+def _numpy_to_planar(arr: Any, channels: Optional[int], what: str, raw: bool) -> Planar:
+    check_image_dtype(arr, what, raw)
     if arr.ndim == 2:
         arr = arr[:, :, None]
     if arr.ndim != 3 or arr.shape[0] < 1 or arr.shape[1] < 1 or arr.shape[2] < 1:
         raise binding_error(Status.INVALID_ARGUMENT,
-                            f"{what} must be an H x W or H x W x C array, has shape {arr.shape}")
+                            f"{what} must be an H x W or H x W x C array, has shape {arr.shape}"
+                            f"{_chw_hint(arr.shape)}")
     height, width, have = arr.shape
-    if arr.dtype == np.uint8 and channels == 3 and scale_u8:
+    if channels is None and have not in (1, 3):
+        raise binding_error(Status.INVALID_ARGUMENT,
+                            f"{what} must have 1 or 3 channels (H x W x C), has shape "
+                            f"{arr.shape}{_chw_hint(arr.shape)}")
+    if channels is not None and have != channels and not (channels == 3 and have in (1, 4)):
+        raise binding_error(Status.INVALID_ARGUMENT,
+                            f"{what} must have {channels} channel(s) (H x W x C), has shape "
+                            f"{arr.shape}{_chw_hint(arr.shape)}")
+    if arr.dtype == np.uint8 and channels == 3 and not raw:
         arr = np.ascontiguousarray(arr)
         return _u8_to_planar_rgb(arr, arr.ctypes.data, width, height, have)
-    if arr.dtype == np.uint8 and scale_u8:
-        floats = arr.astype(np.float32) / np.float32(255.0)
+    scale = None if raw else _IMAGE_SCALES[arr.dtype.name]
+    if scale is not None:
+        floats = arr.astype(np.float32) / np.float32(scale)
     else:
         floats = arr.astype(np.float32, copy=False)
     floats = _fit_channels_numpy(floats, channels, what)
@@ -187,14 +232,14 @@ def _fit_channels_numpy(floats: Any, channels: Optional[int], what: str) -> Any:
     raise binding_error(Status.INVALID_ARGUMENT, f"{what} must have {channels} channel(s), has {have}")
 
 
-def _image_to_planar(image: Image, channels: Optional[int], what: str, scale_u8: bool) -> Planar:
+def _image_to_planar(image: Image, channels: Optional[int], what: str, raw: bool) -> Planar:
     w, h, have = image.width, image.height, image.channels
-    if image.is_uint8 and channels == 3 and scale_u8:
+    if image.is_uint8 and channels == 3 and not raw:
         buffer = (ctypes.c_uint8 * len(image.data)).from_buffer_copy(image.data)
         return _u8_to_planar_rgb(buffer, buffer, w, h, have)
     values = array("f", image.data) if image.is_uint8 else image.data
     planes = [values[c::have] for c in range(have)]
-    if image.is_uint8 and scale_u8:
+    if image.is_uint8 and not raw:
         planes = [array("f", (v / 255.0 for v in plane)) for plane in planes]
     if channels is not None and channels != have:
         if channels == 3 and have in (1, 4):
@@ -209,18 +254,20 @@ def _image_to_planar(image: Image, channels: Optional[int], what: str, scale_u8:
     return Planar.wrap((flat, buffer), buffer, len(planes), h, w)
 
 
-def to_planar(image: ImageLike, channels: Optional[int], what: str, scale_u8: bool = True) -> Planar:
-    """Converts a user image to planar float32.  channels=3 makes RGB (grey replicated, alpha
-    dropped), 1 requires one channel, None keeps what is there.  8-bit values are divided by 255
-    unless scale_u8 is False (depth maps keep their stored numbers)."""
+def to_planar(image: ImageLike, channels: Optional[int], what: str, raw: bool = False) -> Planar:
+    """Converts a user image (H x W or H x W x C) to planar float32.  channels=3 makes RGB (grey
+    replicated, alpha dropped), 1 requires one channel, None keeps what is there.  numpy images are
+    uint8 (divided by 255), uint16 (divided by 65535), float32 or float64 (taken as [0,1]); other
+    dtypes raise TypeError.  raw=True (caller depth maps) keeps the stored numbers of any integer or
+    floating dtype."""
     if isinstance(image, Image):
-        return _image_to_planar(image, channels, what, scale_u8)
+        return _image_to_planar(image, channels, what, raw)
     if HAVE_NUMPY and isinstance(image, np.ndarray):
-        return _numpy_to_planar(image, channels, what, scale_u8)
+        return _numpy_to_planar(image, channels, what, raw)
     if image is None:
         raise binding_error(Status.INVALID_ARGUMENT, f"{what} is None")
     if HAVE_NUMPY:
-        return _numpy_to_planar(np.asarray(image), channels, what, scale_u8)
+        return _numpy_to_planar(np.asarray(image), channels, what, raw)
     raise binding_error(Status.INVALID_ARGUMENT,
                         f"{what} must be an adain_dcs.Image (numpy is not installed), "
                         f"got {type(image).__name__}")
@@ -248,29 +295,35 @@ def to_planar_stack(images: Sequence[ImageLike], what: str) -> Planar:
 
 # --- planar float -> user object --------------------------------------------------------------------
 
-def planar_to_user(planar: Planar, uint8: bool, use_numpy: bool, squeeze: bool = False) -> ImageLike:
+def planar_to_user(planar: Planar, uint8: bool, use_numpy: bool, squeeze: bool = False,
+                   out: Any = None) -> ImageLike:
     """Copies a planar image out as H x W x C (H x W when squeeze and C == 1): numpy when use_numpy,
-    else Image.  uint8 clamps and rounds through adn_image_to_u8."""
+    else Image.  uint8 clamps and rounds through adn_image_to_u8.  ``out`` (numpy, already checked
+    with :func:`check_out` for that shape and dtype) receives the values and is returned."""
     channels, height, width = planar.shape
     if uint8:
         interleaved = _planar_to_u8_bytes(planar)
         if not use_numpy:
             return Image(width, height, channels, interleaved)
-        out = np.frombuffer(interleaved, dtype=np.uint8).reshape(height, width, channels).copy()
+        result = np.frombuffer(interleaved, dtype=np.uint8).reshape(height, width, channels)
     else:
         count = channels * height * width
-        raw = ctypes.string_at(planar.struct.data, 4 * count)
         if not use_numpy:
             flat = array("f")
-            flat.frombytes(raw)
+            flat.frombytes(ctypes.string_at(planar.struct.data, 4 * count))
             plane = height * width
             interleaved_f = array("f", bytes(4 * count))
             for c in range(channels):
                 interleaved_f[c::channels] = flat[c * plane:(c + 1) * plane]
             return Image(width, height, channels, interleaved_f)
-        out = np.frombuffer(raw, dtype=np.float32).reshape(channels, height, width)
-        out = np.ascontiguousarray(out.transpose(1, 2, 0))
-    return out[:, :, 0] if squeeze and channels == 1 else out
+        view = np.ctypeslib.as_array(planar.struct.data, shape=(count,))
+        result = view.reshape(channels, height, width).transpose(1, 2, 0)
+    if squeeze and channels == 1:
+        result = result[:, :, 0]
+    if out is not None:
+        np.copyto(out, result.reshape(out.shape))
+        return out
+    return np.array(result, dtype=result.dtype, order="C")  # a copy: the planar memory may go
 
 
 def _planar_to_u8_bytes(planar: Planar) -> bytes:
@@ -284,9 +337,37 @@ def _planar_to_u8_bytes(planar: Planar) -> bytes:
             return raw
         return b"".join(raw[y * row:y * row + packed] for y in range(dst.height))
     finally:
-        C.adn_u8_free(ctypes.byref(dst))
+        C.adn_image_u8_free(ctypes.byref(dst))
 
 
 def wants_numpy(image: ImageLike) -> bool:
     """Results come back as numpy when the input was numpy (or anything but an Image)."""
     return HAVE_NUMPY and not isinstance(image, Image)
+
+
+# --- caller-supplied output buffers (out=) -----------------------------------------------------------
+
+def check_out(out: Any, shape: Tuple[int, ...], dtype: str, what: str,
+              inputs: Sequence[Tuple[str, Any]]) -> Any:
+    """Validates a caller's ``out=`` buffer: a writeable, C-contiguous numpy array of exactly this
+    shape and dtype that shares no memory with any of ``inputs`` ((name, value) pairs).  Wrong
+    dtype: TypeError; anything else: InvalidArgument.  Returns out."""
+    if not HAVE_NUMPY:
+        raise TypeError(f"{what} needs numpy")
+    if not isinstance(out, np.ndarray):
+        raise TypeError(f"{what} must be a numpy array, not {type(out).__name__}")
+    if out.dtype != np.dtype(dtype):
+        raise TypeError(f"{what} must have dtype {dtype}, has {out.dtype}")
+    if out.shape != tuple(shape):
+        raise binding_error(Status.INVALID_ARGUMENT,
+                            f"{what} must have shape {tuple(shape)}, has {out.shape}")
+    if not out.flags.c_contiguous:
+        raise binding_error(Status.INVALID_ARGUMENT, f"{what} must be C-contiguous")
+    if not out.flags.writeable:
+        raise binding_error(Status.INVALID_ARGUMENT, f"{what} is read-only")
+    for name, value in inputs:
+        for item in (value if isinstance(value, (list, tuple)) else [value]):
+            if isinstance(item, np.ndarray) and np.may_share_memory(out, item):
+                raise binding_error(Status.INVALID_ARGUMENT,
+                                    f"{what} shares memory with {name}: outputs must not alias inputs")
+    return out

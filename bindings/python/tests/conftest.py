@@ -57,3 +57,11 @@ def analytic_bundle(tmp_path_factory) -> Path:
 def rng():
     np = pytest.importorskip("numpy")
     return np.random.default_rng(12345)
+
+
+@pytest.fixture
+def model(analytic_bundle):
+    import adain_dcs as adn
+
+    with adn.Model(analytic_bundle, device="cpu", threads=1) as m:
+        yield m

@@ -1,7 +1,10 @@
 """Version, status strings and the error path of the Python binding."""
 import ctypes
+import logging
+import os
 import re
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -9,10 +12,21 @@ import adain_dcs as adn
 from adain_dcs._lib import C
 
 
-def test_version_matches_header(source_dir):
-    header = (source_dir / "include" / "adain_dcs.h").read_text()
-    major, minor, patch = (int(re.search(rf"#define ADN_VERSION_{part} (\d+)", header).group(1))
-                           for part in ("MAJOR", "MINOR", "PATCH"))
+def _built_version(source_dir):
+    """(major, minor, patch) as meson wrote them into adain_dcs_version.h next to the library, else
+    the project version in meson.build (the one source of both)."""
+    library = os.environ.get("ADN_LIBRARY")
+    header = Path(library).parent / "adain_dcs_version.h" if library else None
+    if header is not None and header.exists():
+        text = header.read_text()
+        return tuple(int(re.search(rf"#define ADN_VERSION_{part} (\d+)", text).group(1))
+                     for part in ("MAJOR", "MINOR", "PATCH"))
+    text = (source_dir / "meson.build").read_text()
+    return tuple(int(v) for v in re.search(r"version:\s*'(\d+)\.(\d+)\.(\d+)'", text).groups())
+
+
+def test_version_matches_the_build(source_dir):
+    major, minor, patch = _built_version(source_dir)
     assert adn.version() == f"{major}.{minor}.{patch}"
     assert adn.version_number() == major * 10000 + minor * 100 + patch
 
@@ -26,6 +40,7 @@ def test_status_strings_cover_every_code():
     names = {status: adn.status_str(status) for status in adn.Status}
     assert names[adn.Status.OK] == "ok"
     assert names[adn.Status.INVALID_ARGUMENT] == "invalid argument"
+    assert adn.Status.CANCELLED == 11 and names[adn.Status.CANCELLED] != "unknown status"
     assert len(set(names.values())) == len(names)  # every code has its own name
     assert adn.status_str(999) == "unknown status"
 
@@ -41,6 +56,7 @@ def test_status_strings_cover_every_code():
     (adn.Status.DEVICE, adn.DeviceError, adn.AdnError),
     (adn.Status.UNSUPPORTED, adn.Unsupported, adn.AdnError),
     (adn.Status.INTERNAL, adn.InternalError, adn.AdnError),
+    (adn.Status.CANCELLED, adn.Cancelled, adn.AdnError),
 ])
 def test_error_classes_by_status(status, cls, builtin):
     from adain_dcs.errors import error_for
@@ -138,3 +154,28 @@ def test_log_callback_receives_error_messages(tmp_path):
     with pytest.raises(adn.FileIOError):
         adn.read_image(tmp_path / "missing.png")
     assert len(received) == count  # silenced again
+
+
+def test_log_to_logging_routes_messages_to_a_logger(tmp_path, caplog):
+    logger = logging.getLogger("adain_dcs.test")
+    adn.log_to_logging(logger, min_level=0)
+    try:
+        with caplog.at_level(logging.DEBUG, logger="adain_dcs.test"):
+            with pytest.raises(adn.FileIOError):
+                adn.read_image(tmp_path / "absent.png")
+    finally:
+        adn.set_log_callback(None)
+    assert any(r.levelno == logging.ERROR and "absent.png" in r.getMessage() for r in caplog.records)
+
+
+def test_log_callback_exceptions_do_not_cross_the_library(tmp_path, capfd):
+    def broken(level, message):
+        raise RuntimeError("logger broke")
+
+    adn.set_log_callback(broken, min_level=0)
+    try:
+        with pytest.raises(adn.FileIOError):  # the library's own error, not the callback's
+            adn.read_image(tmp_path / "absent.png")
+    finally:
+        adn.set_log_callback(None)
+    assert "Exception ignored" not in capfd.readouterr().err

@@ -133,3 +133,141 @@ print("ok")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "ok"
+
+
+# --- dtypes of images handed to the binding -----------------------------------------------------------
+
+def _planar_values(image, channels=3):
+    from adain_dcs.image import planar_to_user, to_planar
+    return planar_to_user(to_planar(image, channels, "image"), False, True)
+
+
+def test_uint8_and_uint16_are_scaled_floats_are_taken_as_is(rng):
+    as_u8 = rng.integers(0, 256, size=(5, 7, 3), dtype=np.uint8)
+    assert np.max(np.abs(_planar_values(as_u8) - as_u8 / 255.0)) < 1e-7
+    as_u16 = rng.integers(0, 65536, size=(5, 7, 3)).astype(np.uint16)
+    assert np.max(np.abs(_planar_values(as_u16) - as_u16 / 65535.0)) < 1e-7
+    assert _planar_values(np.array([[[65535, 0, 32768]]], np.uint16)).tolist() == [[[
+        1.0, 0.0, np.float32(32768 / 65535.0)]]]
+    floats = rng.uniform(-0.5, 1.5, size=(5, 7, 3))
+    for dtype in (np.float32, np.float64):
+        assert np.array_equal(_planar_values(floats.astype(dtype)), floats.astype(np.float32))
+    grey16 = as_u16[:, :, 0]  # H x W grey replicates to RGB
+    assert np.array_equal(_planar_values(grey16), np.repeat((grey16 / np.float32(65535.0))
+                                                            .astype(np.float32)[:, :, None], 3, 2))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.int32, np.int64, np.uint32, np.uint64,
+                                   np.bool_, np.float16, np.complex64])
+def test_other_dtypes_are_refused_naming_the_dtype(dtype, tmp_path):
+    from adain_dcs.image import to_planar
+    image = np.zeros((4, 5, 3), dtype)
+    name = np.dtype(dtype).name
+    with pytest.raises(TypeError, match=name) as info:
+        to_planar(image, 3, "content")
+    assert "uint8" in str(info.value) and "float32" in str(info.value)  # says what is accepted
+    with pytest.raises(TypeError, match=name):
+        adn.write_image(tmp_path / "x.png", image)
+    with pytest.raises(TypeError, match=name):
+        to_planar(image[:, :, 0], 1, "mask")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_python_lists_of_ints_are_refused_too():
+    from adain_dcs.image import to_planar
+    with pytest.raises(TypeError, match="int64"):
+        to_planar([[[1, 2, 3]]], 3, "content")
+    assert to_planar([[[0.25, 0.5, 1.0]]], 3, "content").shape == (3, 1, 1)
+
+
+@pytest.mark.parametrize("shape", [(3, 16, 20), (3, 5, 5), (1, 12, 9)])
+def test_channel_first_arrays_get_a_transpose_hint(shape, tmp_path):
+    from adain_dcs.image import to_planar
+    chw = np.zeros(shape, np.float32)
+    with pytest.raises(adn.InvalidArgument, match=r"transpose\(1, 2, 0\)"):
+        to_planar(chw, 3, "content")
+    with pytest.raises(adn.InvalidArgument, match=r"transpose\(1, 2, 0\)"):
+        adn.write_image(tmp_path / "chw.png", chw)
+    assert to_planar(chw.transpose(1, 2, 0), 3 if shape[0] == 3 else 1, "content").shape[0] in (1, 3)
+
+
+@pytest.mark.parametrize("shape", [(3, 8, 3), (3, 4, 4), (3, 9, 1), (4, 4, 3)])
+def test_small_or_valid_hwc_shapes_get_no_hint(shape):
+    from adain_dcs.image import to_planar
+    assert to_planar(np.zeros(shape, np.float32), 3, "content").shape == (3, shape[0], shape[1])
+
+
+@needs_png
+def test_uint16_image_writes_as_16_bit_png(tmp_path, rng):
+    pixels = rng.integers(0, 65536, size=(6, 5, 3)).astype(np.uint16)
+    path = tmp_path / "deep.png"
+    adn.write_image(path, pixels, png_bit_depth=16)
+    back = adn.read_image(path, raw_values=True, full=True)
+    assert back.info.bit_depth == 16
+    assert np.array_equal(back.pixels, pixels.astype(np.float32))
+
+
+# --- reading encoded files from memory ----------------------------------------------------------------------
+
+@needs_png
+def test_read_image_bytes_equals_read_image(tmp_path, rng):
+    rgb = rng.integers(0, 256, size=(9, 11, 3), dtype=np.uint8)
+    alpha = rng.integers(0, 256, size=(9, 11), dtype=np.uint8)
+    path = tmp_path / "rgba.png"
+    adn.write_image(path, rgb, alpha=alpha)
+    data = path.read_bytes()
+    for buffer in (data, bytearray(data), memoryview(data), np.frombuffer(data, np.uint8)):
+        assert np.array_equal(adn.read_image_bytes(buffer, uint8=True), rgb)
+    from_file = adn.read_image(path, full=True)
+    from_memory = adn.read_image_bytes(data, full=True)
+    assert from_memory.info == from_file.info == adn.ImageInfo("png", 11, 9, 8, 4, True)
+    assert np.array_equal(from_memory.pixels, from_file.pixels)
+    assert np.array_equal(from_memory.alpha, from_file.alpha)
+    grey = adn.read_image_bytes(data, gray=True)
+    assert grey.shape == (9, 11, 1) and np.array_equal(grey, adn.read_image(path, gray=True))
+    with pytest.raises(adn.TooLarge):
+        adn.read_image_bytes(data, max_pixels=98)
+
+
+@needs_jpeg
+def test_read_image_bytes_jpeg(tmp_path):
+    y, x = np.mgrid[0:16, 0:24]
+    image = np.stack([x / 23.0, y / 15.0, 0.25 + 0 * x], axis=2).astype(np.float32)
+    path = tmp_path / "smooth.jpg"
+    adn.write_image(path, image)
+    assert np.array_equal(adn.read_image_bytes(path.read_bytes()), adn.read_image(path))
+    assert adn.read_image_bytes(path.read_bytes(), full=True).info.format == "jpeg"
+
+
+def test_read_image_bytes_refuses_garbage():
+    with pytest.raises((adn.FormatError, adn.Unsupported)) as info:
+        adn.read_image_bytes(b"\x89PNG\r\n\x1a\n" + b"\0" * 20)
+    if isinstance(info.value, adn.FormatError):
+        assert "<memory>" in info.value.message
+    with pytest.raises(adn.AdnError):
+        adn.read_image_bytes(b"")
+    with pytest.raises(adn.FormatError):
+        adn.read_image_bytes(b"not an image at all")
+    with pytest.raises(TypeError, match="str"):
+        adn.read_image_bytes("picture.png")
+    with pytest.raises(TypeError):
+        adn.read_image_bytes(12345)
+
+
+def test_read_image_bytes_without_numpy(tmp_path):
+    if not adn.has_feature("png"):
+        pytest.skip("library built without PNG")
+    script = f"""
+import sys
+sys.modules['numpy'] = None
+import adain_dcs as adn
+img = adn.Image(3, 2, 3, bytes(range(18)))
+adn.write_image({str(tmp_path / 'n.png')!r}, img)
+data = open({str(tmp_path / 'n.png')!r}, 'rb').read()
+assert adn.read_image_bytes(data, uint8=True) == img
+print("ok")
+"""
+    env = dict(os.environ, PYTHONPATH=str(Path(adn.__file__).parents[1]))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "ok"

@@ -1,4 +1,4 @@
-"""Model, Style and stylize on the analytic bundle (8x8 space-to-depth pair + luma depth).
+"""Model, Style and Model.stylize on the analytic bundle (8x8 space-to-depth pair + luma depth).
 
 The analytic encoder is F.pixel_unshuffle(x, 8) and AdaIN acts per channel, so METHOD.md §1 can be
 recomputed directly in PyTorch below and compared with what the binding returns.
@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -17,12 +18,6 @@ np = pytest.importorskip("numpy")
 
 EPS = 1e-5
 REF_TOL = 1e-4  # METHOD.md §7
-
-
-@pytest.fixture
-def model(analytic_bundle):
-    with adn.Model(analytic_bundle, device="cpu", threads=1) as m:
-        yield m
 
 
 def to_chw(torch, image):
@@ -64,24 +59,33 @@ def reference_stylize(torch, content, styles, alpha=1.0, weights=None, mask=None
 def test_info(analytic_bundle):
     with adn.Model(analytic_bundle, device="cpu") as m:
         info = m.info
+        assert isinstance(info, adn.ModelInfo)
         assert (info.feature_channels, info.downsample) == (192, 8)
         assert info.depth_kind == "depth" and info.device == "cpu"
-        assert (info.depth_lo, info.depth_hi) == (0.0, 1.0)
-        m.set_depth_range(0.9, 0.1)
-        assert m.info.depth_lo == pytest.approx(0.9) and m.info.depth_hi == pytest.approx(0.1)
-        with pytest.raises(adn.InvalidArgument):
-            m.set_depth_range(-0.5, 1.0)
+        assert info.cuda_device_index == -1  # not on a GPU
+        assert info.precision == "fp32" and info.backend == "torch"
+        assert not hasattr(info, "depth_lo")  # the depth range lives on contexts now
+        assert not hasattr(m, "set_depth_range")
     with adn.Model(analytic_bundle, device="cpu", load_depth=False) as m:
         assert m.info.depth_kind == "none"
     with pytest.raises(adn.InvalidArgument):
         adn.Model(analytic_bundle, device="tpu")
+    with pytest.raises(adn.InvalidArgument, match="precision"):
+        adn.Model(analytic_bundle, device="cpu", precision="int8")
+
+
+@pytest.mark.parametrize("precision", ["bf16", "fp16"])
+def test_precisions_not_implemented_yet_are_unsupported(analytic_bundle, precision):
+    with pytest.raises(adn.Unsupported) as info:
+        adn.Model(analytic_bundle, device="cpu", precision=precision)
+    assert info.value.message
 
 
 @pytest.mark.parametrize("height, width", [(1, 1), (7, 5), (13, 21), (32, 24), (45, 3)])
 def test_alpha_zero_returns_the_uint8_content_exactly(model, rng, height, width):
     content = rng.integers(0, 256, size=(height, width, 3), dtype=np.uint8)
     style = rng.integers(0, 256, size=(11, 9, 3), dtype=np.uint8)
-    out = adn.stylize(model, content, style, alpha=0.0)
+    out = adn.stylize(model, content, style, alpha=0.0).image
     assert out.dtype == np.uint8 and out.shape == content.shape
     assert np.array_equal(out, content)
 
@@ -89,31 +93,56 @@ def test_alpha_zero_returns_the_uint8_content_exactly(model, rng, height, width)
 @pytest.mark.parametrize("height, width", [(1, 1), (9, 17), (30, 31)])
 def test_output_shape_and_float_kind(model, rng, height, width):
     content = rng.uniform(size=(height, width, 3)).astype(np.float32)
-    out = adn.stylize(model, content, rng.uniform(size=(8, 8, 3)).astype(np.float32), depth="none")
+    out = model.stylize(content, rng.uniform(size=(8, 8, 3)).astype(np.float32), depth="none").image
     assert out.dtype == np.float32 and out.shape == content.shape
-    same = adn.stylize(model, content, content, alpha=0.0)
+    same = model.stylize(content, content, alpha=0.0).image
     assert np.max(np.abs(same - content)) <= 1e-6
+
+
+def test_result_is_a_named_tuple_of_fixed_shape(model, rng):
+    content = rng.uniform(size=(12, 16, 3)).astype(np.float32)
+    plain = model.stylize(content, content)
+    assert isinstance(plain, adn.StylizeResult) and isinstance(plain, tuple) and len(plain) == 3
+    assert plain._fields == ("image", "depth", "strength")
+    assert plain.depth is None and plain.strength is None
+    image, depth, strength = model.stylize(content, content, return_depth=True, return_strength=True)
+    assert image.shape == (12, 16, 3) and depth.shape == (12, 16) and strength.shape == (2, 2)
+    only_strength = model.stylize(content, content, return_strength=True)
+    assert only_strength.depth is None and only_strength.strength.shape == (2, 2)
+    with pytest.raises(adn.InvalidArgument, match="return_depth"):
+        model.stylize(content, content, depth="none", return_depth=True)
 
 
 def test_stylize_matches_torch_reference(model, rng, torch):
     content = rng.uniform(size=(21, 29, 3)).astype(np.float32)
     style = rng.uniform(0.2, 0.9, size=(19, 13, 3)).astype(np.float32) ** 2
     with model.style(style) as s:
-        out = adn.stylize(model, content, s, alpha=1.0, depth="none")
+        out = adn.stylize(model, content, s, alpha=1.0, depth="none").image
         ref, _ = reference_stylize(torch, content, [style])
         assert np.max(np.abs(out - ref)) < REF_TOL
         mask = rng.uniform(size=(21, 29)).astype(np.float32)
-        out, strength = adn.stylize(model, content, s, alpha=0.6, mask=mask, depth="none",
-                                    return_strength=True)
+        out, _, strength = adn.stylize(model, content, s, alpha=0.6, mask=mask, depth="none",
+                                       return_strength=True)
         ref, ref_strength = reference_stylize(torch, content, [style], alpha=0.6, mask=mask)
         assert np.max(np.abs(out - ref)) < REF_TOL
         assert strength.shape == (3, 4) and np.max(np.abs(strength - ref_strength)) < 1e-5
 
 
+def test_float64_and_uint16_content_match_float32(model, rng):
+    pixels = rng.integers(0, 65536, size=(10, 14, 3)).astype(np.uint16)
+    as_float = (pixels / 65535.0).astype(np.float32)
+    style = rng.uniform(size=(8, 8, 3)).astype(np.float32)
+    expected = model.stylize(as_float, style).image
+    for content in (pixels, as_float.astype(np.float64)):
+        out = model.stylize(content, style).image
+        assert out.dtype == np.float32
+        assert np.max(np.abs(out - expected)) < 1e-6, content.dtype
+
+
 def test_two_style_interpolation_matches_reference(model, rng, torch):
     content = rng.uniform(size=(16, 16, 3)).astype(np.float32)
     styles = [rng.uniform(size=(16, 8, 3)).astype(np.float32) for _ in range(2)]
-    out = adn.stylize(model, content, styles, weights=[1.0, 3.0], depth="none")
+    out = adn.stylize(model, content, styles, weights=[1.0, 3.0], depth="none").image
     ref, _ = reference_stylize(torch, content, styles, weights=[1.0, 3.0])
     assert np.max(np.abs(out - ref)) < REF_TOL
     with pytest.raises(adn.InvalidArgument):
@@ -136,12 +165,29 @@ def test_caller_depth_matches_reference(model, rng, torch):
     assert np.max(np.abs(out - ref)) < REF_TOL
 
 
+def test_caller_depth_of_integer_dtype_keeps_its_values(model, rng):
+    """Depth maps are raw measurements, not pixels: a uint16 (Kinect millimetres) or int32 map is
+    taken as its numbers, invalid value included, not divided by 65535."""
+    content = rng.uniform(size=(16, 16, 3)).astype(np.float32)
+    millimetres = rng.integers(500, 4000, size=(16, 16)).astype(np.uint16)
+    millimetres[2:5, 3:7] = 0  # no reading
+    expected = model.stylize(content, content[::-1].copy(), depth=millimetres.astype(np.float32),
+                             depth_invalid=0.0, return_depth=True)
+    for raw in (millimetres, millimetres.astype(np.int32)):
+        got = model.stylize(content, content[::-1].copy(), depth=raw, depth_invalid=0,
+                            return_depth=True)
+        assert np.array_equal(got.depth, expected.depth) and np.array_equal(got.image, expected.image)
+    with pytest.raises(TypeError, match="bool"):
+        model.stylize(content, content, depth=millimetres > 1000)
+
+
 def test_network_depth_is_normalised_luma(model, rng):
     content = rng.uniform(size=(12, 10, 3)).astype(np.float32)
-    _, depth = adn.stylize(model, content, content[::-1].copy(), return_depth=True)
+    depth = adn.stylize(model, content, content[::-1].copy(), return_depth=True).depth
     luma = content.astype(np.float64) @ np.array([0.299, 0.587, 0.114])
     ref = (luma - luma.min()) / (luma.max() - luma.min())
     assert np.max(np.abs(depth - ref)) < 1e-5
+    assert np.max(np.abs(model.estimate_depth(content) - ref)) < 1e-5
 
 
 def test_nan_caller_depth_is_non_finite(model, rng):
@@ -168,46 +214,75 @@ def test_handles_close_once_and_refuse_use_after_close(analytic_bundle, rng):
     image = rng.uniform(size=(8, 8, 3)).astype(np.float32)
     m = adn.Model(analytic_bundle, device="cpu")
     kept = m.style(image)
+    ctx = m.context()
     with m.style(image) as s:
         assert not s.closed
     assert s.closed
     s.close()  # second close: no-op, no crash
-    with pytest.raises(adn.InvalidArgument):
+    with pytest.raises(adn.InvalidArgument, match="closed"):
         adn.stylize(m, image, s)
-    m.close()  # frees `kept` first, as the C API requires
-    assert kept.closed and m.closed
+    with pytest.raises(adn.InvalidArgument, match="closed"):
+        s.stats()
+    m.close()  # closes `kept` and `ctx` first, as the C API requires
+    assert kept.closed and ctx.closed and m.closed
     m.close()
     kept.close()
+    ctx.close()
     with pytest.raises(adn.InvalidArgument):
         m.info
     with pytest.raises(adn.InvalidArgument):
         adn.stylize(m, image, image)
+    with pytest.raises(adn.InvalidArgument):
+        ctx.stylize(image, image)
+    with pytest.raises(adn.InvalidArgument):
+        m.context()
 
 
 def test_style_from_another_model_is_refused(analytic_bundle, rng):
     image = rng.uniform(size=(8, 8, 3)).astype(np.float32)
     with adn.Model(analytic_bundle) as a, adn.Model(analytic_bundle) as b:
         with a.style(image) as s:
-            with pytest.raises(adn.InvalidArgument):
+            with pytest.raises(adn.InvalidArgument, match="another model"):
                 adn.stylize(b, image, s)
+            with b.context() as ctx, pytest.raises(adn.InvalidArgument, match="another model"):
+                ctx.stylize(image, s)
 
 
-def test_threads_share_one_model(model, rng):
+def test_model_stylize_threads_share_one_model(model, rng):
+    """Model.stylize from several threads at once: each runs on its own private context."""
     content = rng.integers(0, 256, size=(24, 40, 3), dtype=np.uint8)
     style = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
     with model.style(style) as s:
-        expected = adn.stylize(model, content, s, alpha=0.7)
-        results = [None] * 4
+        expected = adn.stylize(model, content, s, alpha=0.7).image
+        reversed_ = adn.stylize(model, content, s, alpha=0.7, depth_range=(1.0, 0.0)).image
+        assert not np.array_equal(expected, reversed_)
+        results = [None] * 8
+        errors = []
 
         def work(i):
-            results[i] = adn.stylize(model, content, s, alpha=0.7)
+            try:
+                for _ in range(3):
+                    results[i] = adn.stylize(model, content, s, alpha=0.7,
+                                             depth_range=(1.0, 0.0) if i % 2 else (0.0, 1.0)).image
+            except Exception as err:  # noqa: BLE001 - reported below
+                errors.append(err)
 
-        threads = [threading.Thread(target=work, args=(i,)) for i in range(4)]
+        threads = [threading.Thread(target=work, args=(i,)) for i in range(8)]
         for t in threads:
             t.start()
         for t in threads:
             t.join()
-    assert all(r is not None and np.array_equal(r, expected) for r in results)
+    assert errors == []
+    for i, r in enumerate(results):
+        assert np.array_equal(r, reversed_ if i % 2 else expected), i
+
+
+def test_model_stylize_carries_no_state_between_calls(model, rng):
+    content = rng.uniform(size=(16, 24, 3)).astype(np.float32)
+    style = rng.uniform(size=(8, 8, 3)).astype(np.float32)
+    first = model.stylize(content, style).image
+    model.stylize(content, style, depth_range=(0.9, 0.1))
+    assert np.array_equal(model.stylize(content, style).image, first)
 
 
 def test_stylize_without_numpy(analytic_bundle):
@@ -218,11 +293,18 @@ import adain_dcs as adn
 content = adn.Image(9, 3, 3, bytes((7 * i) % 256 for i in range(81)))
 style = adn.Image(4, 4, 3, bytes((11 * i) % 256 for i in range(48)))
 with adn.Model({str(analytic_bundle)!r}, device='cpu') as model:
-    out = adn.stylize(model, content, style, alpha=0.0)
+    out = adn.stylize(model, content, style, alpha=0.0).image
     assert isinstance(out, adn.Image) and out == content, out
-    out, depth = adn.stylize(model, content, style, return_depth=True)
-    assert out.is_uint8 and out.shape == (3, 9, 3)
+    out, depth, strength = adn.stylize(model, content, style, return_depth=True)
+    assert out.is_uint8 and out.shape == (3, 9, 3) and strength is None
     assert isinstance(depth, adn.Image) and depth.shape == (3, 9, 1)
+    with model.context() as ctx:
+        result = ctx.stylize(content, style, return_strength=True)
+        assert result.image == adn.stylize(model, content, style).image
+        assert isinstance(result.strength, adn.Image) and result.strength.shape == (1, 2, 1)
+        est = ctx.estimate_depth(content)
+        assert isinstance(est, adn.Image) and est.data == depth.data
+        assert isinstance(ctx.last_depth(), adn.Image)
 print("ok")
 """
     env = dict(os.environ, PYTHONPATH=str(Path(adn.__file__).parents[1]))
@@ -231,80 +313,53 @@ print("ok")
     assert done.stdout.strip() == "ok"
 
 
-def test_depth_range_changes_and_closing_wait_for_running_calls(analytic_bundle, rng):
+def test_closing_never_frees_under_a_running_call(analytic_bundle, rng):
+    """close() of a model (and with it its styles and contexts) while other threads stylize: the
+    running calls finish with correct results, later ones are refused, nothing crashes, and the
+    C objects are freed once the last call returns."""
     content = rng.integers(0, 256, size=(32, 48, 3), dtype=np.uint8)
     style = rng.integers(0, 256, size=(16, 16, 3), dtype=np.uint8)
     model = adn.Model(analytic_bundle, device="cpu", threads=1)
     s = model.style(style)
-    model.set_depth_range(0.0, 1.0)
-    forward = adn.stylize(model, content, s)
-    model.set_depth_range(1.0, 0.0)
-    reverse = adn.stylize(model, content, s)
-    assert not np.array_equal(forward, reverse)
-    outcomes, errors = [], []
+    expected = model.stylize(content, s).image
+    outcomes, errors, started = [], [], threading.Barrier(4)
 
-    def work():
+    def work(use_context):
+        started.wait()
         try:
-            for _ in range(6):
-                outcomes.append(adn.stylize(model, content, s))
+            ctx = model.context() if use_context else None
+            for _ in range(20):
+                outcomes.append((ctx or model).stylize(content, s).image)
         except adn.InvalidArgument as err:  # the model was closed under us: refused, not a crash
             errors.append(err)
 
-    threads = [threading.Thread(target=work) for _ in range(3)]
+    threads = [threading.Thread(target=work, args=(i % 2 == 0,)) for i in range(3)]
     for t in threads:
         t.start()
-    for i in range(8):
-        model.set_depth_range(float(i % 2), float(1 - i % 2))
+    started.wait()
+    time.sleep(0.01)
     model.close()
     for t in threads:
         t.join()
-    assert all(np.array_equal(o, forward) or np.array_equal(o, reverse) for o in outcomes)
+    assert all(np.array_equal(o, expected) for o in outcomes)
     assert all("closed" in e.message for e in errors)
     assert s.closed and model.closed
+    assert model._h._value is None, "the C model was not freed after the last call"
 
 
-def test_info_and_stats_wait_for_close_and_then_refuse(analytic_bundle, rng):
-    """Model.info and Style.stats take the model's shared lock: while close() or set_depth_range()
-    holds it exclusively they wait, and after a close they see the closed handle instead of reading
-    freed memory (they used to call C straight away, racing with adn_model_free)."""
-    model = adn.Model(analytic_bundle, device="cpu", threads=1)
-    style = model.style(rng.uniform(size=(8, 8, 3)).astype(np.float32))
-    results = {}
-
-    def call(name, fn):
-        try:
-            results[name] = fn()
-        except adn.AdnError as err:
-            results[name] = err
-
-    callers = [threading.Thread(target=call, args=("info", lambda: model.info)),
-               threading.Thread(target=call, args=("stats", style.stats))]
-    with model._lock.exclusive():  # what close() and set_depth_range() hold
-        for t in callers:
-            t.start()
-        for t in callers:
-            t.join(timeout=0.5)
-        assert [t.is_alive() for t in callers] == [True, True], \
-            "info / stats ran while the model was locked exclusively"
-        model._free()  # what close() does while holding the lock
-    for t in callers:
-        t.join()
-    for name in ("info", "stats"):
-        assert isinstance(results[name], adn.InvalidArgument), (name, results[name])
-        assert "closed" in results[name].message
-    assert model.closed and style.closed
-
-
-def test_info_sees_the_depth_range_set_under_the_lock(analytic_bundle):
-    with adn.Model(analytic_bundle, device="cpu", threads=1) as model:
-        seen = []
-        reader = threading.Thread(target=lambda: seen.append(model.info))
-        with model._lock.exclusive():
-            reader.start()
-            reader.join(timeout=0.5)
-            assert reader.is_alive(), "info read depth_lo / depth_hi during a depth range change"
-            # the C call set_depth_range() makes under this lock (it cannot be called here: the
-            # lock is not reentrant)
-            assert adn._lib.C.adn_set_depth_range(model._handle, 0.25, 0.75) == adn.Status.OK
-        reader.join()
-        assert (seen[0].depth_lo, seen[0].depth_hi) == (0.25, 0.75)
+def test_garbage_collected_objects_free_their_handles(analytic_bundle, rng):
+    import gc
+    import weakref
+    content = rng.uniform(size=(8, 8, 3)).astype(np.float32)
+    model = adn.Model(analytic_bundle, device="cpu")
+    handle = model._h
+    ctx = model.context()
+    model.stylize(content, content)  # also makes this thread's private context
+    ref = weakref.ref(model)
+    del model
+    gc.collect()
+    assert ref() is not None  # the explicit context keeps its model alive
+    assert handle._value is not None
+    del ctx
+    gc.collect()
+    assert ref() is None and handle._value is None

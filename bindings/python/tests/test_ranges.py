@@ -74,6 +74,17 @@ def test_max_pixels_that_wraps_in_uint64_is_refused(tmp_path):
         adn.read_image(tmp_path / "missing.png", max_pixels=2**64 + 5)
 
 
+def test_read_image_bytes_max_pixels_that_wraps_is_refused():
+    with pytest.raises(adn.InvalidArgument, match="max_pixels"):
+        adn.read_image_bytes(b"\x89PNG", max_pixels=2**64 + 5)
+
+
+def test_params_init_struct_size_is_range_checked():
+    params = _lib.adn_read_params()
+    with pytest.raises(adn.InvalidArgument, match="adn_read_params_init: argument 2"):
+        C.adn_read_params_init(ctypes.byref(params), 2**64 + ctypes.sizeof(params))
+
+
 def test_adain_regions_without_pixels_is_invalid_argument():
     with pytest.raises(adn.InvalidArgument, match="no pixels"):
         adn.adain_regions(np.zeros((2, 0), np.float32), np.zeros((1, 0), np.float32),
@@ -100,6 +111,13 @@ def test_struct_fields_refuse_wrapping_values():
     with pytest.raises(adn.InvalidArgument, match="adn_image_u8.stride"):
         image.stride = -1
     with pytest.raises(adn.InvalidArgument, match="adn_read_params.max_pixels"):
-        _lib.adn_read_params(2**64)
+        _lib.adn_read_params(max_pixels=2**64)
+    params = _lib.adn_stylize_params()
+    with pytest.raises(adn.InvalidArgument, match="adn_depth_norm_params.has_invalid"):
+        params.depth_norm.has_invalid = 2**32 + 1  # the embedded struct is checked too
+    with pytest.raises(adn.InvalidArgument, match="adn_model_params.precision"):
+        _lib.adn_model_params(precision=2**32)
+    with pytest.raises(adn.InvalidArgument, match="struct_size"):
+        _lib.adn_timings(struct_size=-1)
     image.width, image.stride = 2**31 - 1, 2**64 - 1  # the extremes still fit
     assert (image.width, image.stride) == (2**31 - 1, 2**64 - 1)

@@ -176,14 +176,21 @@ pub struct DepthNorm {
     pub invalid: Option<f32>,
 }
 
+impl DepthNorm {
+    /// The C `adn_depth_norm_params`.
+    pub(crate) fn to_c(self) -> sys::adn_depth_norm_params {
+        sys::adn_depth_norm_params {
+            is_disparity: self.is_disparity as i32,
+            has_invalid: self.invalid.is_some() as i32,
+            invalid_value: self.invalid.unwrap_or(0.0),
+        }
+    }
+}
+
 /// D = (d - min) / (max - min) over valid pixels (constant -> 0), 1 - D for disparity.  Returns
 /// D and the validity of each pixel (all 1 without an invalid value).
 pub fn depth_normalize(depth: &[f32], params: &DepthNorm) -> Result<(Vec<f32>, Vec<u8>)> {
-    let c_params = sys::adn_depth_norm_params {
-        is_disparity: params.is_disparity as i32,
-        has_invalid: params.invalid.is_some() as i32,
-        invalid_value: params.invalid.unwrap_or(0.0),
-    };
+    let c_params = params.to_c();
     let mut out = vec![0.0; depth.len()];
     let mut valid = vec![1u8; depth.len()];
     let valid_ptr = if params.invalid.is_some() { valid.as_mut_ptr() } else { ptr::null_mut() };
@@ -259,7 +266,7 @@ pub fn round_up(size: i32, multiple: i32) -> Result<i32> {
 type Resampler = unsafe extern "C" fn(*const f32, i32, i32, i32, *mut f32, i32, i32) -> sys::adn_status;
 
 fn resample(f: Resampler, src: &Image, height: usize, width: usize) -> Result<Image> {
-    let mut out = Image::new(src.channels(), width, height)?;
+    let mut out = Image::new(src.channels(), height, width)?;
     let raw = out.raw_mut();
     // SAFETY: src and out are live images of the sizes passed.
     check(unsafe {
@@ -317,7 +324,7 @@ pub fn block_average(src: &Image, valid: Option<&[u8]>, block: usize, empty_valu
             )));
         }
     }
-    let mut out = Image::new(src.channels(), src.width() / block, src.height() / block)?;
+    let mut out = Image::new(src.channels(), src.height() / block, src.width() / block)?;
     let raw = out.raw_mut();
     // SAFETY: buffers have the sizes passed.
     check(unsafe {

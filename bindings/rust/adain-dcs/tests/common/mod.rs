@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 mod export;
+#[allow(unused_imports)]
 pub use export::source_dir;
 
 static BUNDLE: Mutex<Option<Result<PathBuf, String>>> = Mutex::new(None);
@@ -49,4 +50,34 @@ impl Rng {
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+/// A random 3 x height x width RGB image in [0,1).
+pub fn random_rgb(rng: &mut Rng, height: usize, width: usize) -> adain_dcs::Image {
+    adain_dcs::Image::from_vec(3, height, width, rng.vec(3 * height * width)).unwrap()
+}
+
+/// Panic messages of tests that panic on purpose start with this.
+pub const EXPECTED_PANIC: &str = "expected panic:";
+
+/// Keeps the deliberate panics (messages starting with [`EXPECTED_PANIC`]) out of the log as
+/// backtraces: they are shown as one line.  Every other panic goes to the default hook.
+pub fn quiet_expected_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let payload = info.payload();
+            let message = payload
+                .downcast_ref::<String>()
+                .map(String::as_str)
+                .or_else(|| payload.downcast_ref::<&str>().copied())
+                .unwrap_or("");
+            if message.starts_with(EXPECTED_PANIC) {
+                eprintln!("({})", message);
+            } else {
+                default(info)
+            }
+        }));
+    });
 }

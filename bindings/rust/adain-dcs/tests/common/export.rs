@@ -1,14 +1,14 @@
-//! Making the analytic bundle with `tools/adn-export --analytic`.  std only and no crate paths, so
-//! that the crate's own unit tests (src/model.rs) include this file too.
+//! Making the analytic bundle with `tools/adn-export --analytic` (std only, no crate paths).
 #![allow(dead_code)]
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-/// Root of the project checkout (ADN_SOURCE_DIR, else two levels above this crate).
+/// Root of the project checkout (ADN_SOURCE_DIR, else three levels above this crate,
+/// bindings/rust/adain-dcs).
 pub fn source_dir() -> PathBuf {
     match std::env::var_os("ADN_SOURCE_DIR") {
         Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../.."),
     }
 }
 

@@ -23,10 +23,13 @@ pub enum Status {
     Model,
     /// Requested device (CUDA) not available.
     Device,
-    /// Feature not compiled in (torch, PNG, JPEG).
+    /// Not compiled in (torch, PNG, JPEG), not implemented for this device / precision, or a
+    /// newer struct field the library does not know.
     Unsupported,
     /// Unexpected failure inside a backend.
     Internal,
+    /// The progress callback asked to stop; no output was written.
+    Cancelled,
     /// A code this binding does not know (a newer library).
     Unknown(i32),
 }
@@ -45,6 +48,7 @@ impl Status {
             sys::ADN_ERR_DEVICE => Status::Device,
             sys::ADN_ERR_UNSUPPORTED => Status::Unsupported,
             sys::ADN_ERR_INTERNAL => Status::Internal,
+            sys::ADN_ERR_CANCELLED => Status::Cancelled,
             other => Status::Unknown(other),
         }
     }
@@ -62,6 +66,7 @@ impl Status {
             Status::Device => sys::ADN_ERR_DEVICE,
             Status::Unsupported => sys::ADN_ERR_UNSUPPORTED,
             Status::Internal => sys::ADN_ERR_INTERNAL,
+            Status::Cancelled => sys::ADN_ERR_CANCELLED,
             Status::Unknown(code) => code,
         }
     }
@@ -101,10 +106,12 @@ impl Error {
         Error::new(Status::InvalidArgument, message)
     }
 
+    /// What failed.
     pub fn status(&self) -> Status {
         self.status
     }
 
+    /// The library's one-line explanation (`adn_last_error`), or the binding's own.
     pub fn message(&self) -> &str {
         &self.message
     }

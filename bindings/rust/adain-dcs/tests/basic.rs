@@ -1,27 +1,29 @@
 //! Version, errors, image conversions and the pure math, each against an independent computation.
 mod common;
 
-use adain_dcs::{sys, Depth, DepthNorm, Error, Image, Model, ReadOptions, Status, StylizeParams};
+use adain_dcs::{sys, Depth, DepthNorm, Error, FileFormat, Image, Model, ReadOptions, Status, StylizeParams};
 use common::{max_abs_diff, Rng};
 
 #[test]
+#[allow(clippy::assertions_on_constants)] // a constant of the build, on purpose
 fn version_matches_the_header() {
     assert_eq!(adain_dcs::version_number(), sys::ADN_VERSION_NUMBER);
     let expected =
         format!("{}.{}.{}", sys::ADN_VERSION_MAJOR, sys::ADN_VERSION_MINOR, sys::ADN_VERSION_PATCH);
     assert_eq!(adain_dcs::version(), expected);
-    if sys::c_layout::AVAILABLE {
-        // The header the library was built from says the same.
-        assert_eq!(adain_dcs::version(), sys::c_layout::VERSION_STRING);
-        assert_eq!(adain_dcs::version_number(), sys::c_layout::VERSION_NUMBER);
-    }
+    // The header the library was built from says the same (the layout probe is required: see
+    // adain-dcs-sys/tests/layout.rs).
+    assert!(sys::c_layout::AVAILABLE, "{}", sys::c_layout::UNAVAILABLE_REASON);
+    assert_eq!(adain_dcs::version(), sys::c_layout::VERSION_STRING);
+    let number = sys::c_layout::CONSTANTS.iter().find(|(name, _)| *name == "ADN_VERSION_NUMBER").unwrap().1;
+    assert_eq!(adain_dcs::version_number() as i64, number);
     assert!(!adain_dcs::has_feature("no such feature"));
     assert!(!adain_dcs::has_feature("png\0"));
 }
 
 #[test]
 fn status_codes_round_trip_and_have_names() {
-    for code in 1..=10 {
+    for code in 1..=11 {
         let status = Status::from_code(code);
         assert_ne!(status, Status::Unknown(code));
         assert_eq!(status.code(), code);
@@ -30,6 +32,8 @@ fn status_codes_round_trip_and_have_names() {
     assert_eq!(Status::from_code(77), Status::Unknown(77));
     assert_eq!(Status::Unknown(77).name(), "unknown status");
     assert_eq!(Status::InvalidArgument.name(), "invalid argument");
+    assert_eq!(Status::from_code(sys::ADN_ERR_CANCELLED), Status::Cancelled);
+    assert_eq!(Status::Cancelled.name(), "cancelled");
 }
 
 #[test]
@@ -140,13 +144,13 @@ fn depth_normalize_and_strength_match_the_formula() {
 #[test]
 fn padding_resizing_and_averaging() {
     // One row 1 2 3: reflection without repeating the edge, period 2(n-1) = 4.
-    let row = Image::from_vec(1, 3, 1, vec![1.0, 2.0, 3.0]).unwrap();
+    let row = Image::from_vec(1, 1, 3, vec![1.0, 2.0, 3.0]).unwrap();
     let padded = adain_dcs::pad_reflect(&row, 1, 8).unwrap();
     assert_eq!(padded.data(), &[1.0, 2.0, 3.0, 2.0, 1.0, 2.0, 3.0, 2.0]);
     assert_eq!(adain_dcs::crop(&padded, 1, 3).unwrap(), row);
     assert_eq!(adain_dcs::round_up(13, 8).unwrap(), 16);
     // 2x upsampling of [0, 1] with half-pixel centres: 0, 0.25, 0.75, 1.
-    let two = Image::from_vec(1, 2, 1, vec![0.0, 1.0]).unwrap();
+    let two = Image::from_vec(1, 1, 2, vec![0.0, 1.0]).unwrap();
     let up = adain_dcs::resize_bilinear(&two, 1, 4).unwrap();
     assert!(max_abs_diff(up.data(), &[0.0, 0.25, 0.75, 1.0]) < 1e-7, "{:?}", up.data());
     let mut rng = Rng::new(3);
@@ -160,13 +164,24 @@ fn padding_resizing_and_averaging() {
 #[test]
 fn u8_conversions_round_trip() {
     let pixels: Vec<u8> = (0..4 * 3 * 3).map(|i| (i * 7 % 256) as u8).collect();
-    let image = Image::from_interleaved_u8(&pixels, 4, 3, 3).unwrap();
+    let image = Image::from_interleaved_u8(&pixels, 3, 3, 4).unwrap(); // C, H, W
     assert_eq!((image.channels(), image.height(), image.width()), (3, 3, 4));
     // Pixel (x=1, y=2) channel 2 is interleaved byte ((2 * 4 + 1) * 3 + 2).
     assert!((image.get(2, 2, 1) - pixels[29] as f32 / 255.0).abs() < 1e-7);
     assert_eq!(image.to_interleaved_u8().unwrap(), pixels);
-    let grey = Image::from_interleaved_u8(&[0, 255], 2, 1, 1).unwrap();
-    assert_eq!(grey.channels(), 3, "grey is replicated to RGB");
+    let grey = Image::from_interleaved_u8(&[0, 255], 1, 1, 2).unwrap();
+    assert_eq!(grey.shape(), (3, 1, 2), "grey is replicated to RGB");
+    // Rows 5 bytes apart for 4 bytes of pixels: the padding byte (99) is skipped.
+    let strided =
+        Image::from_interleaved_u8_strided(&[0, 51, 102, 153, 99, 255, 204, 153, 102], 1, 2, 4, 5).unwrap();
+    assert_eq!(strided.shape(), (3, 2, 4));
+    assert_eq!(strided.to_interleaved_u8().unwrap().len(), 3 * 2 * 4);
+    assert!((strided.get(0, 1, 0) - 1.0).abs() < 1e-7);
+    assert_eq!(
+        Image::from_interleaved_u8_strided(&[0; 8], 1, 2, 4, 5).unwrap_err().status(),
+        Status::InvalidArgument,
+        "a buffer that stops short of the last row is refused before C reads it"
+    );
 }
 
 #[test]
@@ -176,14 +191,23 @@ fn png_round_trip() {
         return;
     }
     let pixels: Vec<u8> = (0..5 * 7 * 3).map(|i| (i * 31 % 256) as u8).collect();
-    let image = Image::from_interleaved_u8(&pixels, 5, 7, 3).unwrap();
+    let image = Image::from_interleaved_u8(&pixels, 3, 7, 5).unwrap();
     let path = std::env::temp_dir().join(format!("adain-dcs-rust-{}.png", std::process::id()));
     image.write(&path).unwrap();
     let (back, alpha, info) = Image::read_with(&path, &ReadOptions::default()).unwrap();
-    std::fs::remove_file(&path).ok();
     assert!(alpha.is_none());
-    assert_eq!((info.width, info.height, info.bit_depth, info.file_channels), (5, 7, 8, 3));
+    assert_eq!((info.height, info.width, info.bit_depth, info.file_channels), (7, 5, 8, 3));
+    assert_eq!(info.format, FileFormat::Png);
     assert_eq!(back.to_interleaved_u8().unwrap(), pixels);
+    // The same file from memory.
+    let bytes = std::fs::read(&path).unwrap();
+    let (from_memory, _, memory_info) = Image::read_memory_with(&bytes, &ReadOptions::default()).unwrap();
+    assert_eq!(from_memory, back);
+    assert_eq!(memory_info, info);
+    let err = Image::read_memory(&bytes[..bytes.len() / 2]).unwrap_err();
+    assert_eq!(err.status(), Status::Format, "{}", err);
+    assert!(err.message().contains("<memory>"), "{}", err);
+    std::fs::remove_file(&path).ok();
     let err = Image::read(std::env::temp_dir().join("adain-dcs-rust-missing.png")).unwrap_err();
     assert_eq!(err.status(), Status::Io);
 }
@@ -191,14 +215,14 @@ fn png_round_trip() {
 #[test]
 fn stylize_params_builder_keeps_choices() {
     let map = Image::new(1, 2, 2).unwrap();
-    let params = StylizeParams::new()
-        .alpha(0.25)
-        .depth(Depth::Map { map: &map, is_disparity: true, invalid: Some(0.0) })
-        .return_strength(true);
+    let norm = DepthNorm { is_disparity: true, invalid: Some(0.0) };
+    let params = StylizeParams::new().alpha(0.25).depth(Depth::Map { map: &map, norm }).preserve_color(true);
     let shown = format!("{:?}", params);
     assert!(
         shown.contains("alpha: 0.25")
             && shown.contains("is_disparity: true")
-            && shown.contains("return_strength: true")
+            && shown.contains("preserve_color: true"),
+        "{}",
+        shown
     );
 }

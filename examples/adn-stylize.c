@@ -15,9 +15,11 @@
 #include <strings.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+#include <unistd.h>
 
 #include "adain_dcs.h"
 #include "cli_common.h"
+#include "cli_paths.h"
 
 static const char usage_text[] =
     "Usage: adn-stylize --models DIR (--content FILE | --content-dir DIR)\n"
@@ -47,10 +49,17 @@ static const char usage_text[] =
     "  --depth FILE           use this depth map instead of the depth network: a grey PNG (8 or\n"
     "                         16 bit) read as raw stored values; any size (resized bilinearly,\n"
     "                         or nearest-neighbour with --depth-invalid, so the marker survives);\n"
-    "                         larger = farther unless --depth-is-disparity\n"
+    "                         larger = farther unless --depth-is-disparity.  A colour file is\n"
+    "                         refused (unless all its pixels are grey, R = G = B)\n"
+    "  --depth-from-rgb       accept a colour --depth file and use its luma\n"
+    "                         0.299 R + 0.587 G + 0.114 B as the depth\n"
     "  --depth-is-disparity   the --depth map is disparity / inverse depth (larger = nearer)\n"
     "  --depth-invalid V      pixels of the --depth map whose raw value is V are unknown (e.g. 0\n"
-    "                         for Middlebury and Kinect files): left out of the normalisation\n"
+    "                         for Middlebury and Kinect files): left out of the normalisation and\n"
+    "                         taken as farthest, D = 1.  In the strength map each 8x8 block\n"
+    "                         averages its valid pixels only; a block with no valid pixel gets\n"
+    "                         R(1) = HI of --depth-range, which is full style with the default\n"
+    "                         range 0,1 (see --save-strength)\n"
     "  --no-depth             no depth at all: plain AdaIN with strength --alpha everywhere\n"
     "  --mask FILE            grey image scaling the strength per pixel (white = full style, black\n"
     "                         = content); resized to the content if the sizes differ\n"
@@ -85,13 +94,22 @@ static const char usage_text[] =
     "  -h, --help             print this help and exit\n"
     "\n"
     "The content's alpha channel, if any, is carried to PNG outputs.\n"
-    "Exit status: 0 success, 1 usage error, 2 input, model or output error (all failures of a\n"
-    "batch are listed at the end).\n";
+    "\n"
+    "Nothing is overwritten by mistake: before any work, every output (--out, the --out-dir\n"
+    "names, --save-depth, --save-strength) must be a distinct file from every other output and\n"
+    "from every input (contents, styles, --mask, --regions, --depth, the bundle's files), compared\n"
+    "as the files the paths lead to (symbolic links, './a' and 'a' are one file), and its folder\n"
+    "must exist (--out-dir is created) and be writable.  An existing output file of another run is\n"
+    "replaced.\n"
+    "\n"
+    "Exit status: 0 success, 1 usage error (including an output that clashes with another path or\n"
+    "cannot be written, and a colour --depth without --depth-from-rgb), 2 input, model or output\n"
+    "error (all failures of a batch are listed at the end).\n";
 
 enum {
     OPT_CONTENT = CLI_OPT_FIRST_PROGRAM_OPTION, OPT_CONTENT_DIR, OPT_STYLE_DIR, OPT_OUT, OPT_OUT_DIR,
     OPT_OUT_EXT, OPT_DEPTH, OPT_DEPTH_IS_DISPARITY, OPT_DEPTH_INVALID, OPT_MASK, OPT_REGIONS,
-    OPT_CONTENT_SIZE, OPT_SAVE_DEPTH, OPT_SAVE_STRENGTH, OPT_VERSION
+    OPT_CONTENT_SIZE, OPT_SAVE_DEPTH, OPT_SAVE_STRENGTH, OPT_DEPTH_FROM_RGB, OPT_VERSION
 };
 
 typedef struct options {
@@ -99,7 +117,7 @@ typedef struct options {
     const char *content, *content_dir, *style_dir;
     const char *out, *out_dir, *out_ext;
     const char *depth, *mask, *regions;
-    int depth_is_disparity, has_invalid;
+    int depth_is_disparity, has_invalid, depth_from_rgb;
     float invalid_value;
     int32_t content_size;
     const char *save_depth, *save_strength;
@@ -114,6 +132,7 @@ typedef struct path_list {
 typedef struct run_context {
     const options *opt;
     adn_model *model;
+    adn_context *context;       /* the one context every image of the run is rendered on */
     int n_styles;
     adn_style **styles;         /* NULL where a style failed to load or encode */
     const path_list *style_paths;
@@ -282,6 +301,7 @@ static int program_option(int code, const char *arg, void *program_options)
         return 0;
     case OPT_DEPTH: o->depth = arg; return 0;
     case OPT_DEPTH_IS_DISPARITY: o->depth_is_disparity = 1; return 0;
+    case OPT_DEPTH_FROM_RGB: o->depth_from_rgb = 1; return 0;
     case OPT_DEPTH_INVALID:
         o->has_invalid = 1;
         return cli_parse_float("depth-invalid", arg, 0.0f, 65535.0f, &o->invalid_value);
@@ -307,6 +327,7 @@ static int parse_options(int argc, char **argv, options *o)
         {"out-ext", required_argument, NULL, OPT_OUT_EXT},
         {"depth", required_argument, NULL, OPT_DEPTH},
         {"depth-is-disparity", no_argument, NULL, OPT_DEPTH_IS_DISPARITY},
+        {"depth-from-rgb", no_argument, NULL, OPT_DEPTH_FROM_RGB},
         {"depth-invalid", required_argument, NULL, OPT_DEPTH_INVALID},
         {"mask", required_argument, NULL, OPT_MASK},
         {"regions", required_argument, NULL, OPT_REGIONS},
@@ -343,8 +364,8 @@ static int check_options(const options *o)
         problem = "--interp-weights and --regions exclude each other";
     else if (s->no_depth && o->depth)
         problem = "--no-depth and --depth exclude each other";
-    else if ((o->depth_is_disparity || o->has_invalid) && !o->depth)
-        problem = "--depth-is-disparity and --depth-invalid describe a --depth FILE";
+    else if ((o->depth_is_disparity || o->has_invalid || o->depth_from_rgb) && !o->depth)
+        problem = "--depth-is-disparity, --depth-invalid and --depth-from-rgb describe a --depth FILE";
     else if (s->no_depth && o->save_depth)
         problem = "--save-depth has nothing to save with --no-depth";
     else if ((o->save_depth || o->save_strength) && o->content_dir)
@@ -388,7 +409,7 @@ static int read_regions(const char *path, int k, adn_image *masks)
         adn_image_free(&img);
         return -1;
     }
-    st = adn_image_alloc(masks, k, img.width, img.height);
+    st = adn_image_alloc(masks, k, img.height, img.width);
     if (st != ADN_OK) {
         cli_error("--regions '%s': %s", path, adn_last_error());
         adn_image_free(&img);
@@ -410,11 +431,10 @@ static int read_regions(const char *path, int k, adn_image *masks)
     return 0;
 }
 
-static int read_grey(const char *option, const char *path, int raw, adn_image *img)
+static int read_grey(const char *option, const char *path, adn_image *img)
 {
     adn_read_params params = adn_read_default_params();
     params.mode = ADN_PIXELS_GRAY;
-    params.raw_values = raw;
     if (adn_image_read(path, &params, img, NULL, NULL) != ADN_OK) {
         cli_error("cannot read --%s '%s': %s", option, path, adn_last_error());
         return -1;
@@ -422,14 +442,58 @@ static int read_grey(const char *option, const char *path, int raw, adn_image *i
     return 0;
 }
 
-/* Reads --mask, --regions and --depth.  Prints and returns -1 on error. */
+/* --depth as raw stored values.  A colour file would silently become its luma, which is no depth
+ * map, so it is refused unless --depth-from-rgb asks for exactly that; a colour file whose pixels
+ * are all grey (R = G = B) is a grey map saved as RGB and gives its one channel unchanged.
+ * Returns 0, -1 after a read error or -2 after refusing a colour map (both printed). */
+static int read_depth(const options *o, adn_image *depth)
+{
+    adn_read_params params = adn_read_default_params();
+    params.mode = ADN_PIXELS_GRAY;
+    params.raw_values = 1;
+    adn_image_info info = {.struct_size = sizeof info};
+    if (adn_image_read(o->depth, &params, depth, NULL, &info) != ADN_OK) {
+        cli_error("cannot read --depth '%s': %s", o->depth, adn_last_error());
+        return -1;
+    }
+    if (info.file_channels < 3 || o->depth_from_rgb)
+        return 0;
+    adn_image rgb = {0};
+    params.mode = ADN_PIXELS_RGB;
+    if (adn_image_read(o->depth, &params, &rgb, NULL, NULL) != ADN_OK) {
+        cli_error("cannot read --depth '%s': %s", o->depth, adn_last_error());
+        adn_image_free(depth);
+        return -1;
+    }
+    const size_t n = (size_t)rgb.height * (size_t)rgb.width;
+    const float *r = rgb.data, *g = rgb.data + n, *b = rgb.data + 2 * n;
+    size_t i = 0;
+    while (i < n && r[i] == g[i] && g[i] == b[i])
+        i++;
+    if (i == n)
+        memcpy(depth->data, r, sizeof(float) * n);
+    adn_image_free(&rgb);
+    if (i == n)
+        return 0;
+    adn_image_free(depth);
+    cli_usage_error("--depth '%s' is a colour image (%d channels), not a grey depth map; give "
+                    "--depth-from-rgb to use its luma 0.299 R + 0.587 G + 0.114 B as the depth",
+                    o->depth, (int)info.file_channels);
+    return -2;
+}
+
+/* Reads --mask, --regions and --depth.  Prints and returns -1 on a read error, -2 on a usage
+ * error (a colour depth map). */
 static int read_side_inputs(run_context *ctx)
 {
     const options *o = ctx->opt;
-    if (o->mask && read_grey("mask", o->mask, 0, &ctx->mask) != 0)
+    if (o->mask && read_grey("mask", o->mask, &ctx->mask) != 0)
         return -1;
-    if (o->depth && read_grey("depth", o->depth, 1, &ctx->depth) != 0)
-        return -1;
+    if (o->depth) {
+        int rc = read_depth(o, &ctx->depth);
+        if (rc != 0)
+            return rc;
+    }
     if (o->regions && read_regions(o->regions, ctx->n_styles, &ctx->regions) != 0)
         return -1;
     return 0;
@@ -454,7 +518,7 @@ static void encode_styles(run_context *ctx, failures *f)
 /* The bundle must be able to make a depth map if --save-depth asks for one. */
 static int check_depth_available(const run_context *ctx)
 {
-    adn_model_info info;
+    adn_model_info info = {.struct_size = sizeof info};
     if (!ctx->opt->save_depth || ctx->opt->depth || adn_model_get_info(ctx->model, &info) != ADN_OK)
         return 0;
     if (info.depth_kind == ADN_DEPTH_KIND_NONE) {
@@ -489,13 +553,13 @@ static char *output_path(const run_context *ctx, const char *content, int first,
     return join_path(o->out_dir, name);
 }
 
-static adn_status copy_resized(const adn_image *src, int32_t width, int32_t height, adn_image *dst)
+static adn_status copy_resized(const adn_image *src, int32_t height, int32_t width, adn_image *dst)
 {
-    adn_status st = adn_image_alloc(dst, src->channels, src->width, src->height);
+    adn_status st = adn_image_alloc(dst, src->channels, src->height, src->width);
     if (st != ADN_OK)
         return st;
-    memcpy(dst->data, src->data, sizeof(float) * (size_t)src->channels * src->width * src->height);
-    st = cli_resize_to(dst, width, height);
+    memcpy(dst->data, src->data, sizeof(float) * (size_t)src->channels * src->height * src->width);
+    st = cli_resize_to(dst, height, width);
     if (st != ADN_OK)
         adn_image_free(dst);
     return st;
@@ -519,9 +583,9 @@ static void free_content(content_inputs *c)
 /* Nearest-neighbour resize (half-pixel centres) of a 1-channel map.  Used for a depth map with an
  * invalid value: bilinear weights would blend the invalid marker into real depths, while nearest
  * keeps every pixel either a real depth or exactly the marker. */
-static adn_status resize_nearest(const adn_image *src, int32_t width, int32_t height, adn_image *dst)
+static adn_status resize_nearest(const adn_image *src, int32_t height, int32_t width, adn_image *dst)
 {
-    adn_status st = adn_image_alloc(dst, 1, width, height);
+    adn_status st = adn_image_alloc(dst, 1, height, width);
     if (st != ADN_OK)
         return st;
     for (int32_t y = 0; y < height; y++) {
@@ -542,16 +606,16 @@ static adn_status load_content(const run_context *ctx, const char *path, content
     if (st == ADN_OK)
         st = cli_resize_long_side(&c->rgb, ctx->opt->content_size);
     if (st == ADN_OK && c->alpha.data)
-        st = cli_resize_to(&c->alpha, c->rgb.width, c->rgb.height);
+        st = cli_resize_to(&c->alpha, c->rgb.height, c->rgb.width);
     if (st == ADN_OK && ctx->mask.data)
-        st = copy_resized(&ctx->mask, c->rgb.width, c->rgb.height, &c->mask);
+        st = copy_resized(&ctx->mask, c->rgb.height, c->rgb.width, &c->mask);
     if (st == ADN_OK && ctx->regions.data)
-        st = copy_resized(&ctx->regions, c->rgb.width, c->rgb.height, &c->regions);
+        st = copy_resized(&ctx->regions, c->rgb.height, c->rgb.width, &c->regions);
     /* The library resizes a caller depth map itself, bilinearly, except when it declares an
      * invalid value: then the map must match the content, so it is brought there here. */
     if (st == ADN_OK && ctx->depth.data && ctx->opt->has_invalid &&
         (ctx->depth.width != c->rgb.width || ctx->depth.height != c->rgb.height))
-        st = resize_nearest(&ctx->depth, c->rgb.width, c->rgb.height, &c->depth);
+        st = resize_nearest(&ctx->depth, c->rgb.height, c->rgb.width, &c->depth);
     return st;
 }
 
@@ -585,23 +649,27 @@ static void render_one(run_context *ctx, const char *content_path, content_input
     p.style_weights = o->shared.n_weights ? o->shared.weights : NULL;
     p.depth_source = o->shared.no_depth ? ADN_DEPTH_NONE : (ctx->depth.data ? ADN_DEPTH_CALLER : ADN_DEPTH_AUTO);
     p.depth = c->depth.data ? &c->depth : ctx->depth.data ? &ctx->depth : NULL;
-    p.depth_is_disparity = o->depth_is_disparity;
-    p.depth_has_invalid = o->has_invalid;
-    p.depth_invalid_value = o->invalid_value;
+    p.depth_norm.is_disparity = o->depth_is_disparity;
+    p.depth_norm.has_invalid = o->has_invalid;
+    p.depth_norm.invalid_value = o->invalid_value;
     p.preserve_color = o->shared.preserve_color;
-    p.out_depth = want_maps && o->save_depth ? &depth : NULL;
-    p.out_strength = want_maps && o->save_strength ? &strength : NULL;
+    const int save_depth = want_maps && o->save_depth, save_strength = want_maps && o->save_strength;
 
+    /* D and S of the call stay in the context until its next call: fetch them right after. */
     const adn_style *const *styles = (const adn_style *const *)(ctx->styles + first);
     if (!out_path)
         add_failure(f, "'%s': out of memory", content_path);
-    else if (adn_stylize(ctx->model, &c->rgb, styles, count, &p, &out) != ADN_OK)
+    else if (adn_stylize(ctx->context, &c->rgb, styles, count, &p, &out) != ADN_OK)
         add_failure(f, "content '%s': %s", content_path, adn_last_error());
+    else if (save_depth && adn_context_get_depth(ctx->context, &depth) != ADN_OK)
+        add_failure(f, "--save-depth '%s': %s", o->save_depth, adn_last_error());
+    else if (save_strength && adn_context_get_strength(ctx->context, &strength) != ADN_OK)
+        add_failure(f, "--save-strength '%s': %s", o->save_strength, adn_last_error());
     else if (adn_image_write(out_path, &out, c->alpha.data ? &c->alpha : NULL, NULL) != ADN_OK)
         add_failure(f, "output '%s': %s", out_path, adn_last_error());
-    else if (p.out_depth && write_map(o->save_depth, &depth) != ADN_OK)
+    else if (save_depth && write_map(o->save_depth, &depth) != ADN_OK)
         add_failure(f, "--save-depth '%s': %s", o->save_depth, adn_last_error());
-    else if (p.out_strength && write_map(o->save_strength, &strength) != ADN_OK)
+    else if (save_strength && write_map(o->save_strength, &strength) != ADN_OK)
         add_failure(f, "--save-strength '%s': %s", o->save_strength, adn_last_error());
     else
         ctx->saved_maps = 1;
@@ -662,9 +730,16 @@ static int check_output_collisions(const run_context *ctx, const path_list *cont
         }
         for (int j = 0; j < i; j++)
             if (strcmp(paths[i], paths[j]) == 0) {
-                cli_usage_error("two outputs would both be written to '%s' (content '%s' and '%s'); "
-                                "rename an input or use --out-ext", paths[i], contents->items[j / per_content],
-                                contents->items[content]);
+                if (ctx->combined)
+                    cli_usage_error("two outputs would both be written to '%s' (content '%s' and '%s'); "
+                                    "rename an input or use --out-ext", paths[i],
+                                    contents->items[j / per_content], contents->items[content]);
+                else
+                    cli_usage_error("two outputs would both be written to '%s' (content '%s' with style "
+                                    "'%s', and content '%s' with style '%s'); rename an input or use "
+                                    "--out-ext", paths[i], contents->items[j / per_content],
+                                    ctx->style_paths->items[j % per_content], contents->items[content],
+                                    ctx->style_paths->items[job]);
                 rc = -1;
                 break;
             }
@@ -677,16 +752,104 @@ static int check_output_collisions(const run_context *ctx, const path_list *cont
     return rc;
 }
 
-static int ensure_out_dir(const char *dir)
+/* Checks one set of paths; prints the first problem and returns -1, or returns 0. */
+static int check_path_set(cli_path_set *paths)
+{
+    char msg[4096];
+    int bad = cli_path_set_check(paths, msg, sizeof msg);
+    cli_path_set_free(paths);
+    return bad ? cli_usage_error("%s; nothing was done", msg) : 0;
+}
+
+/* A missing --out-dir: its parent must take it (checked like an output), then it is made, so that
+ * the names in it can be checked like any other file.  *created says whether it was made here.
+ * Prints and returns -1 on a problem. */
+static int prepare_out_dir(const char *dir, int *created)
 {
     struct stat st;
-    if (stat(dir, &st) == 0 && S_ISDIR(st.st_mode))
+    *created = 0;
+    if (stat(dir, &st) == 0) {
+        if (!S_ISDIR(st.st_mode))
+            return cli_usage_error("--out-dir '%s' is not a folder", dir);
         return 0;
-    if (mkdir(dir, 0777) != 0) {
-        cli_error("cannot create output folder '%s': %s", dir, strerror(errno));
-        return -1;
     }
+    cli_path_set *paths = cli_path_set_new();
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, "--out-dir", dir);
+    if (check_path_set(paths) != 0)
+        return -1;
+    if (mkdir(dir, 0777) != 0)
+        return cli_usage_error("cannot create output folder '%s': %s", dir, strerror(errno));
+    *created = 1;
     return 0;
+}
+
+/*
+ * No silent data loss: every output must be a file of its own, distinct from every other output
+ * and from every input, by the file its path leads to (cli_paths: device and inode, symlinks
+ * followed; "./a" and "a" are one), and its folder must exist and be writable.  All of this is
+ * checked before anything is read, loaded or computed.  A missing --out-dir is made first (so the
+ * names in it can be checked like any other) and removed again when the run is refused, which
+ * then leaves no trace.  Prints and returns -1 on a problem.
+ */
+static int check_paths(const run_context *ctx, const path_list *contents)
+{
+    const options *o = ctx->opt;
+    int created = 0, out_of_memory = 0;
+    char *out_dir = NULL;
+    if (o->out_dir) {
+        /* "out/" is the folder "out" (a path that ends in '/' is no file name to cli_paths). */
+        size_t len = strlen(o->out_dir);
+        while (len > 1 && o->out_dir[len - 1] == '/')
+            len--;
+        out_dir = malloc(len + 1);
+        if (!out_dir) {
+            cli_error("out of memory");
+            return -1;
+        }
+        memcpy(out_dir, o->out_dir, len);
+        out_dir[len] = '\0';
+        if (prepare_out_dir(out_dir, &created) != 0) {
+            free(out_dir);
+            return -1;
+        }
+    }
+
+    cli_path_set *paths = cli_path_set_new();
+    for (int i = 0; i < contents->count; i++)
+        cli_path_set_add(paths, CLI_PATH_INPUT, o->content ? "--content" : "--content-dir", contents->items[i]);
+    for (int k = 0; k < ctx->n_styles; k++)
+        cli_path_set_add(paths, CLI_PATH_INPUT, o->style_dir ? "--style-dir" : "--style", ctx->style_paths->items[k]);
+    cli_path_set_add(paths, CLI_PATH_INPUT, "--mask", o->mask);
+    cli_path_set_add(paths, CLI_PATH_INPUT, "--regions", o->regions);
+    cli_path_set_add(paths, CLI_PATH_INPUT, "--depth", o->depth);
+    cli_add_bundle_inputs(paths, o->shared.models);
+
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, "--out", o->out);
+    if (o->out_dir) {
+        const int per_content = ctx->combined ? 1 : ctx->n_styles;
+        for (int i = 0; i < contents->count; i++)
+            for (int job = 0; job < per_content; job++) {
+                char *path = output_path(ctx, contents->items[i], ctx->combined ? 0 : job,
+                                         ctx->combined ? ctx->n_styles : 1);
+                out_of_memory |= !path;
+                cli_path_set_add(paths, CLI_PATH_OUTPUT, "--out-dir output", path);
+                free(path);
+            }
+    }
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, "--save-depth", o->save_depth);
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, "--save-strength", o->save_strength);
+
+    int rc = -1;
+    if (out_of_memory) {
+        cli_path_set_free(paths);
+        cli_error("out of memory");
+    } else {
+        rc = check_path_set(paths);
+    }
+    if (rc != 0 && created)
+        rmdir(out_dir);   /* empty: it was made just now */
+    free(out_dir);
+    return rc;
 }
 
 static int run(const options *o, const path_list *contents, const path_list *style_paths)
@@ -698,13 +861,15 @@ static int run(const options *o, const path_list *contents, const path_list *sty
     ctx.n_styles = style_paths->count;
     ctx.combined = o->shared.n_weights > 0 || o->regions != NULL;
     ctx.styles = calloc((size_t)ctx.n_styles, sizeof *ctx.styles);
-    int rc = CLI_EXIT_INPUT;
+    int rc = CLI_EXIT_INPUT, side = 0;
     if (!ctx.styles)
         cli_error("out of memory");
-    else if (check_output_collisions(&ctx, contents) != 0)
+    else if (check_output_collisions(&ctx, contents) != 0 || check_paths(&ctx, contents) != 0)
         rc = CLI_EXIT_USAGE;
-    else if (read_side_inputs(&ctx) == 0 && (!o->out_dir || ensure_out_dir(o->out_dir) == 0) &&
-             cli_load_model(&o->shared, &ctx.model) == 0 && check_depth_available(&ctx) == 0) {
+    else if ((side = read_side_inputs(&ctx)) != 0)
+        rc = side == -2 ? CLI_EXIT_USAGE : CLI_EXIT_INPUT;
+    else if (cli_load_model(&o->shared, &ctx.model) == 0 &&
+             check_depth_available(&ctx) == 0 && cli_create_context(&o->shared, ctx.model, &ctx.context) == 0) {
         encode_styles(&ctx, &f);
         long total = (long)contents->count * (ctx.combined ? 1 : ctx.n_styles), done = 0;
         cli_progress bar;
@@ -714,6 +879,7 @@ static int run(const options *o, const path_list *contents, const path_list *sty
         cli_progress_finish(&bar);
         rc = report_failures(&f, total);
     }
+    adn_context_free(ctx.context);
     for (int k = 0; ctx.styles && k < ctx.n_styles; k++)
         adn_style_free(ctx.styles[k]);
     free(ctx.styles);

@@ -3,9 +3,12 @@
  *
  *     ffmpeg -i in.mp4 -f yuv4mpegpipe - | adn-video --style s.jpg --models M | ffmpeg -i - out.mp4
  *
- * The style is encoded once.  The depth map is smoothed over time (an exponential moving average)
- * so the strength does not flicker; see depth_pass() for how that is done with the public API.
+ * The style is encoded once and every frame is rendered on one context, which smooths the depth
+ * over time inside the library (adn_context_set_temporal, experimental API) so the strength does
+ * not flicker: one pass per frame.
  */
+#define ADN_EXPERIMENTAL_API /* adn_temporal_params, adn_context_set_temporal */
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
@@ -16,6 +19,7 @@
 
 #include "adain_dcs.h"
 #include "cli_common.h"
+#include "cli_paths.h"
 #include "y4m.h"
 
 static const char usage_text[] =
@@ -40,10 +44,13 @@ static const char usage_text[] =
     "  --alpha A              global strength in [0,1] (default 1)\n"
     "  --depth-range LO,HI    strength at the nearest and farthest depth, each in [0,1] (default 0,1)\n"
     "  --no-depth             no depth: plain AdaIN with strength --alpha everywhere\n"
-    "  --depth-ema A          weight of the previous frames in the depth moving average, in [0,1]\n"
+    "  --depth-ema A          weight of the previous frames in the depth moving average, in [0,1)\n"
     "                         (default 0.8; 0 = no smoothing)\n"
-    "  --depth-size N         long side at which the depth of each frame is measured (default 256,\n"
-    "                         the depth network's own input size; 0 = the full frame)\n"
+    "  --range-ema B          weight of the previous frames in the moving average of the raw\n"
+    "                         depth's min and max that normalise it, in [0,1) (default 0 = each\n"
+    "                         frame's own min and max)\n"
+    "  --depth-size N         deprecated, ignored (with a warning): the depth is now made in the\n"
+    "                         frame's own pass; the depth network picks its own input size\n"
     "  --preserve-color       keep the frame's colours (CORAL colour transfer onto the style)\n"
     "  --device auto|cpu|cuda where to run (default auto)\n"
     "  --threads N            CPU threads (default 0 = all cores)\n"
@@ -53,21 +60,28 @@ static const char usage_text[] =
     "  --version              print the library version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
-    "Depth smoothing: each frame's depth D_t comes from the depth network (adn_stylize's out_depth,\n"
-    "run on a copy of the frame scaled to --depth-size with alpha 0, which costs an encoder and\n"
-    "decoder pass at that small size only); the smoothed map E_t = A E_{t-1} + (1 - A) D_t is then\n"
-    "given back as the caller's depth for the full-size frame.  So each frame has one full-size\n"
-    "pass and one small one.\n"
+    "Depth smoothing (in the library, one pass per frame): frame t's raw depth d_t from the depth\n"
+    "network is normalised with lo'_t = B lo'_{t-1} + (1 - B) min d_t and hi'_t likewise from\n"
+    "max d_t, D_t = clamp((d_t - lo'_t) / (hi'_t - lo'_t), 0, 1), then averaged per pixel:\n"
+    "D'_t = A D'_{t-1} + (1 - A) D_t, and D'_t sets the strength of frame t.  The first frame\n"
+    "starts the averages at its own values.\n"
     "\n"
-    "Exit status: 0 success, 1 usage error, 2 input or model error (bad header, truncated frame,\n"
-    "unsupported colourspace, absurd size).  Frames written before an error form a valid stream.\n";
+    "Nothing is overwritten by mistake: before any work, --output must be a file other than the\n"
+    "input, the styles and the bundle's files (compared as the files the paths lead to: symbolic\n"
+    "links, './a' and 'a' are one file), and its folder must exist and be writable.\n"
+    "\n"
+    "Exit status: 0 success, 1 usage error (including an --output that clashes with an input or\n"
+    "cannot be written), 2 input or model error (bad header, truncated frame, unsupported\n"
+    "colourspace, absurd size).  Frames written before an error form a valid stream.\n";
 
-enum { OPT_DEPTH_EMA = CLI_OPT_FIRST_PROGRAM_OPTION, OPT_DEPTH_SIZE, OPT_INPUT, OPT_OUTPUT, OPT_VERSION };
+enum {
+    OPT_DEPTH_EMA = CLI_OPT_FIRST_PROGRAM_OPTION, OPT_RANGE_EMA, OPT_DEPTH_SIZE, OPT_INPUT, OPT_OUTPUT,
+    OPT_VERSION
+};
 
 typedef struct options {
     cli_shared_options shared;
-    float depth_ema;
-    int32_t depth_size;
+    float depth_ema, range_ema;
     const char *input, *output;
 } options;
 
@@ -75,23 +89,38 @@ typedef struct options {
 typedef struct video {
     const options *opt;
     adn_model *model;
+    adn_context *context;          /* one per stream: it holds the temporal depth state */
     adn_style **styles;
     int n_styles;
-    int smooth_depth;              /* 1: the two-pass EMA path; 0: one pass per frame */
     adn_image rgb, out;            /* full frame */
-    adn_image small, small_out;    /* the frame at --depth-size, for the depth pass */
-    adn_image frame_depth, smoothed;
     long frames;
 } video;
 
 /* ---- options ------------------------------------------------------------------------------- */
 
+/* A moving-average weight in [0, 1): 1 would freeze the first frame's depth for ever. */
+static int parse_ema(const char *option, const char *arg, float *out)
+{
+    if (cli_parse_float(option, arg, 0.0f, 1.0f, out) != 0)
+        return -1;
+    if (*out >= 1.0f)
+        return cli_usage_error("--%s: '%s' must be below 1 (1 would never let a new frame in)", option, arg);
+    return 0;
+}
+
 static int program_option(int code, const char *arg, void *program_options)
 {
     options *o = program_options;
+    int32_t ignored;
     switch (code) {
-    case OPT_DEPTH_EMA: return cli_parse_float("depth-ema", arg, 0.0f, 1.0f, &o->depth_ema);
-    case OPT_DEPTH_SIZE: return cli_parse_int("depth-size", arg, 0, CLI_MAX_LONG_SIDE, &o->depth_size);
+    case OPT_DEPTH_EMA: return parse_ema("depth-ema", arg, &o->depth_ema);
+    case OPT_RANGE_EMA: return parse_ema("range-ema", arg, &o->range_ema);
+    case OPT_DEPTH_SIZE:
+        if (cli_parse_int("depth-size", arg, 0, CLI_MAX_LONG_SIDE, &ignored) != 0)
+            return -1;
+        cli_error("warning: --depth-size is deprecated and ignored: the depth is now smoothed in "
+                  "the library within each frame's one pass, with no extra depth pass to size");
+        return 0;
     case OPT_INPUT: o->input = arg; return 0;
     case OPT_OUTPUT: o->output = arg; return 0;
     default: return cli_usage_error("unknown option");
@@ -104,6 +133,7 @@ static int parse_options(int argc, char **argv, options *o)
     static const struct option long_options[] = {
         CLI_SHARED_LONG_OPTIONS,
         {"depth-ema", required_argument, NULL, OPT_DEPTH_EMA},
+        {"range-ema", required_argument, NULL, OPT_RANGE_EMA},
         {"depth-size", required_argument, NULL, OPT_DEPTH_SIZE},
         {"input", required_argument, NULL, OPT_INPUT},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -114,7 +144,7 @@ static int parse_options(int argc, char **argv, options *o)
     memset(o, 0, sizeof *o);
     cli_shared_defaults(&o->shared);
     o->depth_ema = 0.8f;
-    o->depth_size = 256;
+    o->range_ema = 0.0f;
     int parsed = cli_parse_args(argc, argv, long_options, usage_text, OPT_VERSION, &o->shared, program_option, o);
     if (parsed != 0)
         return parsed;
@@ -135,18 +165,76 @@ static int is_stdio(const char *path)
     return !path || strcmp(path, "-") == 0;
 }
 
-/* 1 if the output path names the very file being read (opening it for writing would empty it). */
-static int output_is_input(const options *o, FILE *in)
+/* 1 if the open descriptor fd is a regular file and path names the same one. */
+static int fd_is_path(int fd, const char *path)
 {
-    struct stat in_stat, out_stat;
-    if (is_stdio(o->output) || fstat(fileno(in), &in_stat) != 0 || stat(o->output, &out_stat) != 0)
+    struct stat fd_stat, path_stat;
+    if (fstat(fd, &fd_stat) != 0 || !S_ISREG(fd_stat.st_mode) || stat(path, &path_stat) != 0)
         return 0;
-    return in_stat.st_dev == out_stat.st_dev && in_stat.st_ino == out_stat.st_ino;
+    return fd_stat.st_dev == path_stat.st_dev && fd_stat.st_ino == path_stat.st_ino;
 }
 
-/* Opens the input and checks the output; prints and returns the exit status on failure.  The
- * output itself is opened only once the header and the model are good (open_output), so a bad
- * start leaves no empty file behind. */
+/*
+ * No silent data loss, checked before anything is opened, read or loaded: --output must be
+ * writable and differ from every input (--input, the styles, the bundle's files) by the file its
+ * path leads to (cli_paths).  Standard input and output have no path, so where they are regular
+ * files (shell redirections) their descriptors are compared with the paths on the other side.
+ * Prints and returns -1 on a problem.
+ */
+static int check_paths(const options *o)
+{
+    int n = 0;
+    char **styles = cli_split_list(o->shared.styles, &n);
+    cli_path_set *paths = cli_path_set_new();
+    if (!styles || !paths) {
+        cli_free_list(styles);
+        cli_path_set_free(paths);
+        cli_error("out of memory");
+        return -1;
+    }
+    if (!is_stdio(o->input))
+        cli_path_set_add(paths, CLI_PATH_INPUT, "--input", o->input);
+    for (int k = 0; k < n; k++)
+        cli_path_set_add(paths, CLI_PATH_INPUT, "--style", styles[k]);
+    cli_add_bundle_inputs(paths, o->shared.models);
+    if (!is_stdio(o->output))
+        cli_path_set_add(paths, CLI_PATH_OUTPUT, "--output", o->output);
+    char msg[4096];
+    int bad = cli_path_set_check(paths, msg, sizeof msg);
+    cli_path_set_free(paths);
+    if (bad) {
+        cli_free_list(styles);
+        return cli_usage_error("%s; nothing was done", msg);
+    }
+
+    const char *clash = NULL, *clash_use = NULL;
+    if (is_stdio(o->output)) {           /* standard output against every input path */
+        if (!is_stdio(o->input) && fd_is_path(STDOUT_FILENO, o->input))
+            clash = o->input, clash_use = "--input";
+        for (int k = 0; !clash && k < n; k++)
+            if (fd_is_path(STDOUT_FILENO, styles[k]))
+                clash = styles[k], clash_use = "--style";
+    }
+    if (!clash && is_stdio(o->input) && !is_stdio(o->output) && fd_is_path(STDIN_FILENO, o->output))
+        clash = o->output, clash_use = "--output";
+    int rc = 0;
+    if (clash && strcmp(clash_use, "--output") == 0)
+        rc = cli_usage_error("--output '%s' is the file on standard input (the input); it would be destroyed", clash);
+    else if (clash)
+        rc = cli_usage_error("standard output is the file %s '%s'; it would be destroyed", clash_use, clash);
+    else if (is_stdio(o->output) && is_stdio(o->input)) {
+        struct stat in_stat, out_stat;
+        if (fstat(STDIN_FILENO, &in_stat) == 0 && fstat(STDOUT_FILENO, &out_stat) == 0 &&
+            S_ISREG(in_stat.st_mode) && in_stat.st_dev == out_stat.st_dev && in_stat.st_ino == out_stat.st_ino)
+            rc = cli_usage_error("standard output is the file on standard input; it would be destroyed");
+    }
+    cli_free_list(styles);
+    return rc;
+}
+
+/* Opens the input; prints and returns the exit status on failure.  The output itself is opened
+ * only once the header and the model are good (open_output), so a bad start leaves no empty file
+ * behind. */
 static int open_input(const options *o, FILE **in)
 {
     if (is_stdio(o->output) && isatty(STDOUT_FILENO)) {
@@ -158,10 +246,6 @@ static int open_input(const options *o, FILE **in)
     if (!*in) {
         cli_error("cannot open input '%s': %s", o->input, strerror(errno));
         return CLI_EXIT_INPUT;
-    }
-    if (output_is_input(o, *in)) {
-        cli_usage_error("--output '%s' is the input file; it would be destroyed", o->output);
-        return CLI_EXIT_USAGE;
     }
     return CLI_EXIT_OK;
 }
@@ -205,96 +289,32 @@ static int encode_styles(video *v)
 
 static int setup_model(video *v)
 {
-    if (cli_load_model(&v->opt->shared, &v->model) != 0 || encode_styles(v) != 0)
+    const options *o = v->opt;
+    if (cli_load_model(&o->shared, &v->model) != 0 || cli_create_context(&o->shared, v->model, &v->context) != 0 ||
+        encode_styles(v) != 0)
         return -1;
-    adn_model_info info;
-    if (adn_model_get_info(v->model, &info) != ADN_OK) {
-        cli_error("%s", adn_last_error());
+    adn_temporal_params tp = adn_temporal_default_params();
+    tp.depth_ema = o->depth_ema;
+    tp.range_ema = o->range_ema;
+    adn_status st = adn_context_set_temporal(v->context, &tp);
+    if (st != ADN_OK) {
+        cli_error("--depth-ema / --range-ema: %s (%s)", adn_last_error(), adn_status_str(st));
         return -1;
     }
-    v->smooth_depth = !v->opt->shared.no_depth && info.depth_kind != ADN_DEPTH_KIND_NONE &&
-                      v->opt->depth_ema > 0.0f;
     return 0;
-}
-
-static adn_status allocate_buffers(video *v, const y4m_header *h)
-{
-    adn_status st = adn_image_alloc(&v->rgb, 3, h->width, h->height);
-    if (st != ADN_OK || !v->smooth_depth)
-        return st;
-    int32_t size = v->opt->depth_size, longest = h->width > h->height ? h->width : h->height;
-    if (size == 0 || size >= longest)
-        return ADN_OK;   /* the depth pass uses the full frame */
-    st = adn_image_alloc(&v->small, 3, h->width, h->height);
-    return st == ADN_OK ? cli_resize_long_side(&v->small, size) : st;
 }
 
 /* ---- per frame ----------------------------------------------------------------------------- */
 
-static adn_stylize_params base_params(const video *v)
+static adn_status stylize_frame(video *v)
 {
     adn_stylize_params p = adn_stylize_default_params();
     p.alpha = v->opt->shared.alpha;
     p.preserve_color = v->opt->shared.preserve_color;
     p.style_weights = v->opt->shared.n_weights ? v->opt->shared.weights : NULL;
     p.depth_source = v->opt->shared.no_depth ? ADN_DEPTH_NONE : ADN_DEPTH_AUTO;
-    return p;
-}
-
-/*
- * The depth of this frame, smoothed over time, into v->smoothed.
- *
- * The public API gives the network's depth only through adn_stylize(out_depth), which also runs
- * the encoder and decoder.  Doing that at full size and then stylizing again with the smoothed
- * map would double the cost of every frame.  The depth network looks at a small picture anyway
- * (MiDaS: long side 256), so the depth pass runs on a copy of the frame scaled to --depth-size
- * with alpha 0 and no colour preservation; only that small encode/decode is extra.  Its D (already
- * normalised, 0 = near) is averaged into E_t = A E_{t-1} + (1 - A) D_t, which the full-size pass
- * then takes as ADN_DEPTH_CALLER (a plain depth map: it is renormalised and resized there).
- */
-static adn_status depth_pass(video *v)
-{
-    adn_image *frame = &v->rgb;
-    if (v->small.data) {
-        adn_status st = adn_resize_bilinear(v->rgb.data, 3, v->rgb.height, v->rgb.width, v->small.data,
-                                            v->small.height, v->small.width);
-        if (st != ADN_OK)
-            return st;
-        frame = &v->small;
-    }
-    adn_stylize_params p = adn_stylize_default_params();
-    p.alpha = 0.0f;
-    p.style_weights = v->opt->shared.n_weights ? v->opt->shared.weights : NULL;
-    p.depth_source = ADN_DEPTH_NETWORK;
-    p.out_depth = &v->frame_depth;
-    adn_status st = adn_stylize(v->model, frame, (const adn_style *const *)v->styles, v->n_styles, &p,
-                                &v->small_out);
-    if (st != ADN_OK)
-        return st;
-    size_t n = (size_t)v->frame_depth.width * v->frame_depth.height;
-    if (!v->smoothed.data) {   /* first frame: the average starts at its own depth */
-        st = adn_image_alloc(&v->smoothed, 1, v->frame_depth.width, v->frame_depth.height);
-        if (st == ADN_OK)
-            memcpy(v->smoothed.data, v->frame_depth.data, sizeof(float) * n);
-        return st;
-    }
-    const float a = v->opt->depth_ema;
-    for (size_t i = 0; i < n; i++)
-        v->smoothed.data[i] = a * v->smoothed.data[i] + (1.0f - a) * v->frame_depth.data[i];
-    return ADN_OK;
-}
-
-static adn_status stylize_frame(video *v)
-{
-    adn_stylize_params p = base_params(v);
-    if (v->smooth_depth) {
-        adn_status st = depth_pass(v);
-        if (st != ADN_OK)
-            return st;
-        p.depth_source = ADN_DEPTH_CALLER;
-        p.depth = &v->smoothed;
-    }
-    return adn_stylize(v->model, &v->rgb, (const adn_style *const *)v->styles, v->n_styles, &p, &v->out);
+    /* v->out is allocated by the first frame and rewritten in place by every later one. */
+    return adn_stylize(v->context, &v->rgb, (const adn_style *const *)v->styles, v->n_styles, &p, &v->out);
 }
 
 /* Reads, stylizes and writes frames until the input ends.  Returns the exit status. */
@@ -302,7 +322,7 @@ static int process_frames(video *v, FILE *in, FILE *out, const y4m_header *h)
 {
     y4m_frame frame;
     char err[512];
-    if (y4m_frame_alloc(h, &frame) != 0 || allocate_buffers(v, h) != ADN_OK) {
+    if (y4m_frame_alloc(h, &frame) != 0 || adn_image_alloc(&v->rgb, 3, h->height, h->width) != ADN_OK) {
         y4m_frame_free(&frame);
         cli_error("cannot allocate %dx%d frame buffers", h->width, h->height);
         return CLI_EXIT_INPUT;
@@ -338,10 +358,10 @@ static void free_video(video *v)
     for (int k = 0; v->styles && k < v->n_styles; k++)
         adn_style_free(v->styles[k]);
     free(v->styles);
+    adn_context_free(v->context);   /* contexts and styles before their model */
     adn_model_free(v->model);
-    adn_image *images[] = {&v->rgb, &v->out, &v->small, &v->small_out, &v->frame_depth, &v->smoothed};
-    for (size_t i = 0; i < sizeof images / sizeof images[0]; i++)
-        adn_image_free(images[i]);
+    adn_image_free(&v->rgb);
+    adn_image_free(&v->out);
 }
 
 static int run(const options *o, FILE *in, FILE **out_file)
@@ -378,6 +398,8 @@ int main(int argc, char **argv)
     int parsed = parse_options(argc, argv, &o);
     if (parsed != 0)
         return parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+    if (check_paths(&o) != 0)
+        return CLI_EXIT_USAGE;
     FILE *in = NULL, *out = NULL;
     int rc = open_input(&o, &in);
     if (rc == CLI_EXIT_OK)

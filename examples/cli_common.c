@@ -228,16 +228,36 @@ int cli_load_model(const cli_shared_options *o, adn_model **out)
         cli_error("cannot load the model bundle '%s': %s (%s)", o->models, adn_last_error(), adn_status_str(st));
         return -1;
     }
+    return 0;
+}
+
+int cli_create_context(const cli_shared_options *o, const adn_model *model, adn_context **out)
+{
+    adn_context_params params = adn_context_default_params();
     if (o->has_depth_range) {
-        st = adn_set_depth_range(*out, o->depth_lo, o->depth_hi);
-        if (st != ADN_OK) {
-            cli_error("--depth-range: %s", adn_last_error());
-            adn_model_free(*out);
-            *out = NULL;
-            return -1;
-        }
+        params.depth_lo = o->depth_lo;
+        params.depth_hi = o->depth_hi;
+    }
+    adn_status st = adn_context_create(model, &params, out);
+    if (st != ADN_OK) {
+        cli_error("cannot create a context%s: %s (%s)", o->has_depth_range ? " (--depth-range)" : "",
+                  adn_last_error(), adn_status_str(st));
+        *out = NULL;
+        return -1;
     }
     return 0;
+}
+
+void cli_add_bundle_inputs(cli_path_set *paths, const char *dir)
+{
+    static const char *const files[] = {"encoder.pt", "decoder.pt", "depth.pt", "bundle.json", "manifest.txt"};
+    const char *sep = (*dir && dir[strlen(dir) - 1] == '/') ? "" : "/";
+    for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
+        char path[8192];
+        /* A longer path is past PATH_MAX: the bundle cannot be opened, so nothing to protect. */
+        if ((size_t)snprintf(path, sizeof path, "%s%s%s", dir, sep, files[i]) < sizeof path)
+            cli_path_set_add(paths, CLI_PATH_INPUT, "--models", path);
+    }
 }
 
 adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style)
@@ -250,12 +270,12 @@ adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style
     return st;
 }
 
-adn_status cli_resize_to(adn_image *img, int32_t width, int32_t height)
+adn_status cli_resize_to(adn_image *img, int32_t height, int32_t width)
 {
     if (img->width == width && img->height == height)
         return ADN_OK;
     adn_image resized = {0};
-    adn_status st = adn_image_alloc(&resized, img->channels, width, height);
+    adn_status st = adn_image_alloc(&resized, img->channels, height, width);
     if (st != ADN_OK)
         return st;
     st = adn_resize_bilinear(img->data, img->channels, img->height, img->width, resized.data, height, width);
@@ -278,7 +298,7 @@ adn_status cli_resize_long_side(adn_image *img, int32_t long_side)
     double scale = (double)long_side / longest;
     int32_t new_w = w >= h ? long_side : (int32_t)fmax(1.0, floor(w * scale + 0.5));
     int32_t new_h = h > w ? long_side : (int32_t)fmax(1.0, floor(h * scale + 0.5));
-    return cli_resize_to(img, new_w, new_h);
+    return cli_resize_to(img, new_h, new_w);
 }
 
 /* ---- progress ------------------------------------------------------------------------------ */

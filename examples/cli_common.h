@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "adain_dcs.h"
+#include "cli_paths.h"
 
 enum { CLI_EXIT_OK = 0, CLI_EXIT_USAGE = 1, CLI_EXIT_INPUT = 2 };
 
@@ -45,8 +46,8 @@ void cli_free_list(char **list);
 /* ---- options shared by both programs ------------------------------------------------------- */
 
 #define CLI_MAX_STYLES 64
-/** Largest --content-size / --style-size / --depth-size: a square of this side is 2^28 pixels, the
- *  library's default limit for images read from files, so a resize cannot make a bigger one. */
+/** Largest --content-size / --style-size: a square of this side is 2^28 pixels, the library's
+ *  default limit for images read from files, so a resize cannot make a bigger one. */
 #define CLI_MAX_LONG_SIDE 16384
 
 typedef struct cli_shared_options {
@@ -104,9 +105,18 @@ int cli_parse_args(int argc, char **argv, const struct option *table, const char
 
 /* ---- model and styles ---------------------------------------------------------------------- */
 
-/** Loads the bundle with the device/threads options and sets the depth range.  Prints the error
- *  (naming the folder) and returns -1 on failure. */
+/** Loads the bundle with the device/threads/--no-depth options.  Prints the error (naming the
+ *  folder) and returns -1 on failure. */
 int cli_load_model(const cli_shared_options *o, adn_model **out);
+
+/** Creates a context for model with the --depth-range.  Prints the error and returns -1 on
+ *  failure. */
+int cli_create_context(const cli_shared_options *o, const adn_model *model, adn_context **out);
+
+/** Adds the files of the model bundle in dir (encoder.pt, decoder.pt, depth.pt, bundle.json,
+ *  manifest.txt) to
+ *  paths as inputs, so that no output can overwrite them. */
+void cli_add_bundle_inputs(cli_path_set *paths, const char *dir);
 
 /** Reads a style image and resizes it (long side style_size, 0 = keep).  Prints nothing: on
  *  failure the status is returned and adn_last_error() says why. */
@@ -115,8 +125,8 @@ adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style
 /** Resizes img in place (bilinear, half-pixel centres) so its long side is long_side; 0 = keep. */
 adn_status cli_resize_long_side(adn_image *img, int32_t long_side);
 
-/** Resizes img in place to exactly width x height (no-op when it already is). */
-adn_status cli_resize_to(adn_image *img, int32_t width, int32_t height);
+/** Resizes img in place to exactly height x width (no-op when it already is). */
+adn_status cli_resize_to(adn_image *img, int32_t height, int32_t width);
 
 /* ---- progress on stderr -------------------------------------------------------------------- */
 

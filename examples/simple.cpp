@@ -36,6 +36,7 @@ struct Image {
 };
 
 using Model = std::unique_ptr<adn_model, decltype(&adn_model_free)>;
+using Context = std::unique_ptr<adn_context, decltype(&adn_context_free)>;
 using Style = std::unique_ptr<adn_style, decltype(&adn_style_free)>;
 
 inline Model load_model(const std::string &dir)
@@ -45,6 +46,14 @@ inline Model load_model(const std::string &dir)
     return Model(model, &adn_model_free);
 }
 
+// A context holds the per-call state (buffers, depth range, last maps); one per thread.
+inline Context make_context(const Model &model)
+{
+    adn_context *ctx = nullptr;
+    check(adn_context_create(model.get(), nullptr, &ctx));
+    return Context(ctx, &adn_context_free);
+}
+
 inline Style encode_style(const Model &model, const Image &image)
 {
     adn_style *style = nullptr;
@@ -52,13 +61,13 @@ inline Style encode_style(const Model &model, const Image &image)
     return Style(style, &adn_style_free);
 }
 
-inline Image stylize(const Model &model, const Image &content, const Style &style, float alpha)
+inline Image stylize(const Context &ctx, const Image &content, const Style &style, float alpha)
 {
     adn_stylize_params params = adn_stylize_default_params();
     params.alpha = alpha;
     const adn_style *styles[] = {style.get()};
     Image out;
-    check(adn_stylize(model.get(), &content.img, styles, 1, &params, &out.img));
+    check(adn_stylize(ctx.get(), &content.img, styles, 1, &params, &out.img));
     return out;
 }
 
@@ -72,6 +81,7 @@ int main(int argc, char **argv)
     }
     try {
         adn::Model model = adn::load_model(argv[1]);  // declared first, so destroyed last
+        adn::Context ctx = adn::make_context(model);
         adn::Style style = adn::encode_style(model, adn::Image::read(argv[3]));
         adn::Image content = adn::Image::read(argv[2]);
         float alpha = 1.0f;
@@ -83,7 +93,7 @@ int main(int argc, char **argv)
                 return 1;
             }
         }
-        adn::stylize(model, content, style, alpha).write(argv[4]);
+        adn::stylize(ctx, content, style, alpha).write(argv[4]);
     } catch (const std::exception &e) {
         std::cerr << argv[0] << ": " << e.what() << "\n";
         return 2;

@@ -35,9 +35,13 @@ needs_backend = pytest.mark.skipif(not HAVE_TORCH_BACKEND,
                                    reason="library built without the torch backend: no model runs")
 
 
-def run(program, *args, stdin=None):
-    return subprocess.run([program] + [str(a) for a in args], input=stdin, capture_output=True,
-                          timeout=600)
+def run(program, *args, stdin=None, cwd=None, stdout=None, timeout=600):
+    """Runs a program; stdout=None captures it, else it goes to that open file."""
+    if stdout is None:
+        return subprocess.run([program] + [str(a) for a in args], input=stdin, capture_output=True,
+                              cwd=cwd, timeout=timeout)
+    return subprocess.run([program] + [str(a) for a in args], input=stdin, stdout=stdout,
+                          stderr=subprocess.PIPE, cwd=cwd, timeout=timeout)
 
 
 # ---- images ------------------------------------------------------------------------------------
@@ -220,13 +224,19 @@ def test_help_exits_0_and_documents_the_options():
                    "--depth-is-disparity", "--depth-invalid", "--no-depth", "--mask",
                    "--interp-weights", "--regions", "--preserve-color", "--content-size",
                    "--style-size", "--device", "--threads", "--save-depth", "--save-strength",
-                   "--quiet", "Exit status"]:
+                   "--quiet", "--depth-from-rgb", "Exit status"]:
         assert option in text, option
     assert "floor(v K)" in text          # the --regions rule is spelt out
+    # What invalid depth pixels get is spelt out: D = 1, and R(1) (full style by default) for a
+    # block with no valid pixel.
+    flat = " ".join(text.split())
+    assert "D = 1" in flat and "R(1)" in flat and "full style" in flat
     video = run(VIDEO, "--help")
     assert video.returncode == 0
-    for words in ["BT.601", "limited range", "XCOLORRANGE=FULL", "--depth-ema", "C420mpeg2", "C444"]:
+    for words in ["BT.601", "limited range", "XCOLORRANGE=FULL", "--depth-ema", "--range-ema", "C420mpeg2",
+                  "C444"]:
         assert words in video.stdout.decode(), words
+    assert "deprecated" in video.stdout.decode()   # --depth-size is kept only to say so
 
 
 @pytest.mark.parametrize("program", [STYLIZE, VIDEO])
@@ -263,6 +273,10 @@ def test_stylize_usage_errors_exit_1(args, says):
     (["--models", "m"], "--style"),
     (["--models", "m", "--style", "s.png", "--depth-ema", "1.5"], "--depth-ema"),
     (["--models", "m", "--style", "a.png,b.png", "--interp-weights", "1"], "1 weights for 2 styles"),
+    (["--models", "m", "--style", "s.png", "--depth-ema", "1"], "below 1"),
+    (["--models", "m", "--style", "s.png", "--range-ema", "1.5"], "--range-ema"),
+    (["--models", "m", "--style", "s.png", "--range-ema", "1"], "below 1"),
+    (["--models", "m", "--style", "s.png", "--depth-size", "x"], "--depth-size"),
 ])
 def test_video_usage_errors_exit_1(args, says):
     done = run(VIDEO, *args, stdin=b"")
@@ -614,21 +628,35 @@ def test_video_stylizes_in_the_declared_colour_range(analytic, images, tmp_path,
         assert np.abs(out[0] - rgb_to_yuv444(other, not full_range)[0]).max() > 5
 
 
+def smoothed_depths(frames, depth_ema, range_ema):
+    """METHOD.md section 8 for the analytic bundle (raw depth = luma): per frame, the EMA of the raw
+    min and max (factor b), D_t = clamp((d - lo') / (hi' - lo'), 0, 1), then D'_t = a D'_{t-1} +
+    (1 - a) D_t; the first frame starts every average at its own values."""
+    lo = hi = smoothed = None
+    out = []
+    for planes in frames:
+        rgb = yuv444_to_rgb(planes, False)
+        d = luma(rgb)
+        lo = d.min() if lo is None else range_ema * lo + (1 - range_ema) * d.min()
+        hi = d.max() if hi is None else range_ema * hi + (1 - range_ema) * d.max()
+        dt = ((d - lo) / (hi - lo)).clamp(0, 1) if hi > lo else torch.zeros_like(d)
+        smoothed = dt if smoothed is None else depth_ema * smoothed + (1 - depth_ema) * dt
+        out.append((rgb, smoothed))
+    return out
+
+
 @needs_backend
 def test_video_depth_is_smoothed_over_time(analytic, images, bunny):
-    """Default --depth-ema 0.8: each frame's depth (luma for this bundle) is normalised, averaged as
-    E_t = 0.8 E_{t-1} + 0.2 D_t, and E_t is the depth map used for frame t."""
+    """Default --depth-ema 0.8 (in the library now): each frame's depth (luma for this bundle) is
+    normalised, averaged as D'_t = 0.8 D'_{t-1} + 0.2 D_t, and R(D'_t) sets frame t's strength."""
     _, w, h, _, frames = parse_y4m(bunny["444ema"])
     done = run_video(analytic, images["style_a"], bunny["444ema"], "--depth-range", "0.1,1")
     assert done.returncode == 0, done.stderr.decode()
     _, _, _, _, out_frames = parse_y4m(done.stdout)
+    assert len(out_frames) == len(frames)
     style = to_chw(images["style_a_px"])
-    smoothed = None
-    for planes, out in zip(frames, out_frames):
-        rgb = yuv444_to_rgb(planes, False)
-        d = normalize(luma(rgb))
-        smoothed = d if smoothed is None else 0.8 * smoothed + 0.2 * d
-        ref, _ = reference(rgb, [style], range_map=0.1 + 0.9 * normalize(smoothed))
+    for (rgb, smoothed), out in zip(smoothed_depths(frames, 0.8, 0.0), out_frames):
+        ref, _ = reference(rgb, [style], range_map=0.1 + 0.9 * smoothed)
         assert_codes_close(out, rgb_to_yuv444(ref, False), 0.5 + 0.05)
     # Without smoothing the later frames come out differently (the clip moves).
     plain = run_video(analytic, images["style_a"], bunny["444ema"], "--depth-range", "0.1,1",
@@ -637,6 +665,63 @@ def test_video_depth_is_smoothed_over_time(analytic, images, bunny):
     _, _, _, _, plain_frames = parse_y4m(plain.stdout)
     assert np.abs(plain_frames[0][0].astype(int) - out_frames[0][0].astype(int)).max() <= 1
     assert any(not np.array_equal(a[0], b[0]) for a, b in zip(plain_frames[1:], out_frames[1:]))
+
+
+def ranged_clip(rng):
+    """A 4:4:4 clip whose brightness range changes from frame to frame (so per-frame min/max
+    normalisation and a moving average of them give clearly different depths)."""
+    yy, xx = np.mgrid[0:24, 0:40]
+    pattern = 0.5 + 0.25 * np.sin(xx / 5.0) + 0.25 * np.cos(yy / 4.0)
+    frames = []
+    for low, high in [(30, 200), (90, 150), (20, 120), (120, 230)]:
+        y = (low + (high - low) * pattern + rng.normal(0, 2, pattern.shape)).clip(16, 235)
+        cb = 128 + 20 * np.sin(xx / 7.0 + low)
+        cr = 128 + 20 * np.cos(yy / 6.0 + high)
+        frames.append([np.rint(p).astype(np.uint8) for p in (y, cb, cr)])
+    return make_y4m(40, 24, "444", frames)
+
+
+@needs_backend
+@pytest.mark.parametrize("depth_ema, range_ema", [(0.0, 0.5), (0.6, 0.7)])
+def test_video_depth_range_is_smoothed_over_time(analytic, images, depth_ema, range_ema):
+    """--range-ema B: the min and max that normalise each frame's raw depth are moving averages
+    too (D clamped to [0,1]); with --depth-ema as well, both averages apply, in that order."""
+    data = ranged_clip(np.random.default_rng(31))
+    _, _, _, _, frames = parse_y4m(data)
+    done = run_video(analytic, images["style_a"], data, "--depth-range", "0.1,1",
+                     "--depth-ema", depth_ema, "--range-ema", range_ema)
+    assert done.returncode == 0, done.stderr.decode()
+    _, _, _, _, out_frames = parse_y4m(done.stdout)
+    assert len(out_frames) == len(frames)
+    style = to_chw(images["style_a_px"])
+    expected = smoothed_depths(frames, depth_ema, range_ema)
+    for (rgb, smoothed), out in zip(expected, out_frames):
+        ref, _ = reference(rgb, [style], range_map=0.1 + 0.9 * smoothed)
+        assert_codes_close(out, rgb_to_yuv444(ref, False), 0.5 + 0.05)
+    # The range average matters on this clip: per-frame ranges give other later frames.
+    per_frame = smoothed_depths(frames, depth_ema, 0.0)
+    assert all((a[1] - b[1]).abs().max() > 0.05 for a, b in zip(expected[1:], per_frame[1:]))
+    plain = run_video(analytic, images["style_a"], data, "--depth-range", "0.1,1", "--depth-ema", depth_ema)
+    assert plain.returncode == 0 and plain.stdout != done.stdout
+
+
+@needs_backend
+def test_video_depth_size_is_deprecated_and_no_extra_pass_is_made(analytic, images, bunny):
+    """--depth-size used to run a second, small stylization per frame just for its depth; the
+    library smooths the depth of the frame's own pass now, so the option only warns: the frames
+    still follow the full-size depth exactly, and equal a run without the option."""
+    _, _, _, _, frames = parse_y4m(bunny["444ema"])
+    done = run_video(analytic, images["style_a"], bunny["444ema"], "--depth-range", "0.1,1",
+                     "--depth-size", "16")
+    assert done.returncode == 0, done.stderr.decode()
+    assert "deprecated" in done.stderr.decode() and "--depth-size" in done.stderr.decode()
+    _, _, _, _, out_frames = parse_y4m(done.stdout)
+    style = to_chw(images["style_a_px"])
+    for (rgb, smoothed), out in zip(smoothed_depths(frames, 0.8, 0.0), out_frames):
+        ref, _ = reference(rgb, [style], range_map=0.1 + 0.9 * smoothed)
+        assert_codes_close(out, rgb_to_yuv444(ref, False), 0.5 + 0.05)
+    plain = run_video(analytic, images["style_a"], bunny["444ema"], "--depth-range", "0.1,1")
+    assert plain.returncode == 0 and plain.stdout == done.stdout
 
 
 @needs_backend
@@ -749,9 +834,226 @@ def test_video_never_destroys_its_input_nor_leaves_empty_outputs(analytic, tmp_p
     source.write_bytes(stream)
     style = write_png(tmp_path / "s.png", random_image(rng, 8, 8))
     done = run(VIDEO, "--models", analytic, "--style", style, "--input", source, "--output", source)
-    assert done.returncode == 1 and b"input file" in done.stderr
+    assert done.returncode == 1 and b"--output" in done.stderr and b"--input" in done.stderr
     assert source.read_bytes() == stream
     done = run(VIDEO, "--models", tmp_path / "no-such-bundle", "--style", style, "--input", source,
                "--output", tmp_path / "out.y4m")
     assert done.returncode == 2
     assert not (tmp_path / "out.y4m").exists()
+
+
+# ---- no silent data loss: outputs never overwrite inputs or each other, and are checked first ----
+
+def snapshot(folder):
+    """Every file under folder (links as their targets) -> its bytes."""
+    out = {}
+    for root, _, names in os.walk(folder):
+        for name in names:
+            path = os.path.join(root, name)
+            out[os.path.relpath(path, folder)] = open(path, "rb").read() if os.path.exists(path) else None
+    return out
+
+
+@pytest.fixture
+def clash_dir(tmp_path):
+    """A folder (the working directory of the clash tests) with a content, a style, a mask and a
+    folder o/, plus a symlink to the content."""
+    rng = np.random.default_rng(41)
+    write_png(tmp_path / "content.png", random_image(rng, 16, 24))
+    write_png(tmp_path / "style.png", random_image(rng, 12, 12))
+    write_png(tmp_path / "mask.png", random_image(rng, 16, 24, channels=1)[..., 0])
+    (tmp_path / "o").mkdir()
+    os.symlink("content.png", tmp_path / "link.png")
+    return tmp_path
+
+
+@needs_backend
+@pytest.mark.parametrize("extra, first, second", [
+    (["--out", "o/x.png", "--save-depth", "o/x.png"], "--save-depth", "--out"),
+    (["--out", "o/x.png", "--save-depth", "./o/x.png"], "--save-depth", "--out"),
+    (["--out", "o/x.png", "--save-depth", "o/../o/x.png"], "--save-depth", "--out"),
+    (["--out", "o/x.png", "--save-depth", "d.png", "--save-strength", "./d.png"], "--save-strength", "--save-depth"),
+    (["--out", "o/x.png", "--save-depth", "content.png"], "--save-depth", "--content"),
+    (["--out", "style.png"], "--out", "--style"),
+    (["--out", "./link.png"], "--out", "--content"),
+    (["--out", "o/x.png", "--mask", "mask.png", "--save-strength", "mask.png"], "--save-strength", "--mask"),
+    (["--out", "o/x.png", "--save-depth", "o/y.png", "--save-strength", "o/y.png"], "--save-strength", "--save-depth"),
+])
+def test_stylize_refuses_outputs_that_clash_before_any_work(analytic, clash_dir, extra, first, second):
+    """Every output must be a file of its own: not another output, not an input, however spelt
+    (./a, a/../a, symlinks).  The run stops before any work with exit 1, naming both uses, and
+    every file stays as it was."""
+    before = snapshot(clash_dir)
+    done = run(STYLIZE, "--models", analytic, "--content", "content.png", "--style", "style.png", *extra,
+               cwd=clash_dir)
+    message = done.stderr.decode()
+    assert done.returncode == 1, message
+    assert first in message and second in message and "same file" in message, message
+    assert snapshot(clash_dir) == before
+
+
+@needs_backend
+def test_stylize_refuses_batch_names_that_overwrite_inputs(analytic, tmp_path):
+    """--out-dir names are outputs too: in a folder that holds the inputs, a generated name that is
+    an input (a content, a style; also through a symlinked folder) stops the run before any work."""
+    rng = np.random.default_rng(42)
+    d = tmp_path / "pics"
+    d.mkdir()
+    write_png(d / "a.png", random_image(rng, 9, 9))
+    write_png(d / "a_stylized_s.png", random_image(rng, 9, 9))   # what a.png + s.png would make
+    style = write_png(tmp_path / "s.png", random_image(rng, 9, 9))
+    os.symlink("pics", tmp_path / "same")
+    before = snapshot(tmp_path)
+    for out_dir in (d, tmp_path / "same", str(d) + "/"):
+        done = run(STYLIZE, "--models", analytic, "--content-dir", d, "--style", style, "--out-dir", out_dir)
+        message = done.stderr.decode()
+        assert done.returncode == 1, message
+        assert "a_stylized_s.png" in message and "--out-dir" in message and "--content-dir" in message
+        assert snapshot(tmp_path) == before
+    # The same with a style: --style-dir is the output folder and holds c_stylized_t.png as a style.
+    styles = tmp_path / "styles"
+    styles.mkdir()
+    write_png(styles / "t.png", random_image(rng, 9, 9))
+    write_png(styles / "c_stylized_t.png", random_image(rng, 9, 9))
+    content = write_png(tmp_path / "c.png", random_image(rng, 9, 9))
+    before = snapshot(tmp_path)
+    done = run(STYLIZE, "--models", analytic, "--content", content, "--style-dir", styles, "--out-dir", styles)
+    assert done.returncode == 1 and b"--style-dir" in done.stderr and b"c_stylized_t.png" in done.stderr
+    assert snapshot(tmp_path) == before
+    # A folder of inputs can still be the output folder when no name clashes.
+    done = run(STYLIZE, "--models", analytic, "--content", content, "--style", styles / "t.png", "--out-dir",
+               styles, "--no-depth")
+    assert done.returncode == 0, done.stderr.decode()
+    assert (styles / "c_stylized_t.png").read_bytes() != before["styles/c_stylized_t.png"]
+
+
+@needs_backend
+def test_stylize_new_out_dir_takes_side_outputs_and_is_gone_after_a_refusal(analytic, clash_dir):
+    """A missing --out-dir is made before the checks, so --save-depth may go into it too; when the
+    run is refused the folder is removed again (nothing is left behind)."""
+    before = snapshot(clash_dir)
+    done = run(STYLIZE, "--models", analytic, "--content", "content.png", "--style", "style.png",
+               "--out-dir", "new/", "--save-depth", "content.png", cwd=clash_dir)
+    assert done.returncode == 1 and b"--save-depth" in done.stderr and b"--content" in done.stderr
+    assert not (clash_dir / "new").exists() and snapshot(clash_dir) == before
+    done = run(STYLIZE, "--models", analytic, "--content", "content.png", "--style", "style.png",
+               "--out-dir", "new/", "--save-depth", "new/d.png", cwd=clash_dir)
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(os.listdir(clash_dir / "new")) == ["content_stylized_style.png", "d.png"]
+
+
+@needs_backend
+@pytest.mark.parametrize("extra, says", [
+    (["--out", "/nonexistent-adn-dir/x.png"], "/nonexistent-adn-dir"),
+    (["--out", "o.png", "--save-depth", "/nonexistent-adn-dir/d.png"], "--save-depth"),
+    (["--out", "o.png", "--save-strength", "missing/s.png"], "--save-strength"),
+    (["--out", "o.png", "--save-depth", "content.png/d.png"], "not a directory"),
+    (["--out", "folder"], "directory"),
+    (["--out", "new/"], "--out"),
+    (["--out-dir", "/nonexistent-adn-dir/sub"], "/nonexistent-adn-dir"),
+    (["--out-dir", "content.png"], "--out-dir"),
+])
+def test_stylize_checks_every_output_before_loading_anything(tmp_path, extra, says):
+    """An output that cannot be written is found before any work: the bundle given does not even
+    exist, so a check made after loading it (or after rendering) would exit 2 about the bundle."""
+    rng = np.random.default_rng(43)
+    write_png(tmp_path / "content.png", random_image(rng, 9, 9))
+    write_png(tmp_path / "style.png", random_image(rng, 9, 9))
+    (tmp_path / "folder").mkdir()
+    done = run(STYLIZE, "--models", tmp_path / "no-bundle", "--content", "content.png", "--style", "style.png",
+               *extra, cwd=tmp_path)
+    message = done.stderr.decode()
+    assert done.returncode == 1, message
+    assert says in message and "no-bundle" not in message, message
+    assert sorted(os.listdir(tmp_path)) == ["content.png", "folder", "style.png"]
+
+
+@needs_backend
+@pytest.mark.skipif(os.geteuid() == 0, reason="root may write into read-only folders")
+def test_stylize_refuses_a_read_only_output_folder(analytic, images, tmp_path):
+    locked = tmp_path / "locked"
+    locked.mkdir()
+    locked.chmod(0o555)
+    try:
+        done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+                   "--out", locked / "o.png")
+        assert done.returncode == 1 and b"writable" in done.stderr
+    finally:
+        locked.chmod(0o755)
+
+
+@needs_backend
+def test_colour_depth_map_is_refused_unless_depth_from_rgb(analytic, images, tmp_path):
+    """A colour --depth file used to become its luma without a word.  Now it is refused (exit 1,
+    before any work) unless --depth-from-rgb asks for the luma; a grey map stored as RGB (R = G = B)
+    is still a grey map."""
+    rng = np.random.default_rng(44)
+    colour = random_image(rng, 23, 37)
+    write_png(tmp_path / "colour.png", colour)
+    args = ["--models", analytic, "--content", images["content"], "--style", images["style_a"],
+            "--out", tmp_path / "o.png", "--save-depth", tmp_path / "d.png"]
+    done = run(STYLIZE, *args, "--depth", tmp_path / "colour.png")
+    assert done.returncode == 1
+    assert b"colour" in done.stderr and b"--depth-from-rgb" in done.stderr
+    assert not (tmp_path / "o.png").exists() and not (tmp_path / "d.png").exists()
+
+    done = run(STYLIZE, *args, "--depth", tmp_path / "colour.png", "--depth-from-rgb")
+    assert done.returncode == 0, done.stderr.decode()
+    raw = colour.astype(np.float64)
+    expected = normalize(torch.from_numpy(0.299 * raw[..., 0] + 0.587 * raw[..., 1] + 0.114 * raw[..., 2]))
+    depth = read_png(tmp_path / "d.png").astype(np.float64) / 65535.0
+    assert np.abs(depth - expected.numpy()).max() <= 1.5 / 65535
+
+    grey = rng.integers(0, 256, size=(23, 37), dtype=np.uint8)
+    write_png(tmp_path / "grey_rgb.png", np.stack([grey] * 3, axis=-1))
+    done = run(STYLIZE, *args, "--depth", tmp_path / "grey_rgb.png")
+    assert done.returncode == 0, done.stderr.decode()
+    depth = read_png(tmp_path / "d.png").astype(np.float64) / 65535.0
+    expected = normalize(torch.from_numpy(grey.astype(np.float64)))
+    assert np.abs(depth - expected.numpy()).max() <= 1.0 / 65535
+
+
+@pytest.fixture
+def video_dir(tmp_path):
+    rng = np.random.default_rng(45)
+    planes = [rng.integers(16, 235, size=(16, 16), dtype=np.uint8) for _ in range(3)]
+    (tmp_path / "in.y4m").write_bytes(make_y4m(16, 16, "444", [planes]))
+    write_png(tmp_path / "style.png", random_image(rng, 8, 8))
+    os.symlink("in.y4m", tmp_path / "link.y4m")
+    return tmp_path
+
+
+@needs_backend
+@pytest.mark.parametrize("extra, first, second", [
+    (["--input", "in.y4m", "--output", "./in.y4m"], "--output", "--input"),
+    (["--input", "in.y4m", "--output", "link.y4m"], "--output", "--input"),
+    (["--input", "in.y4m", "--output", "style.png"], "--output", "--style"),
+])
+def test_video_refuses_an_output_that_is_an_input(analytic, video_dir, extra, first, second):
+    before = snapshot(video_dir)
+    done = run(VIDEO, "--models", analytic, "--style", "style.png", *extra, cwd=video_dir)
+    message = done.stderr.decode()
+    assert done.returncode == 1, message
+    assert first in message and second in message, message
+    assert snapshot(video_dir) == before
+
+
+@needs_backend
+def test_video_refuses_standard_output_onto_an_input(analytic, video_dir):
+    """Standard output redirected (appending) onto the input or the style file is refused too."""
+    before = snapshot(video_dir)
+    for target, says in (("in.y4m", "--input"), ("style.png", "--style")):
+        with open(video_dir / target, "ab") as sink:
+            done = run(VIDEO, "--models", analytic, "--style", "style.png", "--input", "in.y4m",
+                       cwd=video_dir, stdout=sink, timeout=120)
+        assert done.returncode == 1, done.stderr.decode()
+        assert says.encode() in done.stderr
+        assert snapshot(video_dir) == before
+
+
+@needs_backend
+def test_video_checks_its_output_before_loading_anything(video_dir):
+    done = run(VIDEO, "--models", video_dir / "no-bundle", "--style", "style.png", "--input", "in.y4m",
+               "--output", "/nonexistent-adn-dir/out.y4m", cwd=video_dir)
+    assert done.returncode == 1, done.stderr.decode()
+    assert b"/nonexistent-adn-dir" in done.stderr and b"no-bundle" not in done.stderr

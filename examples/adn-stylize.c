@@ -19,11 +19,15 @@
 
 #include "adain_dcs.h"
 #include "cli_common.h"
+#include "cli_compare.h"
+#include "cli_depth_score.h"
 #include "cli_paths.h"
 
 static const char usage_text[] =
-    "Usage: adn-stylize --models DIR (--content FILE | --content-dir DIR)\n"
-    "                   (--style FILE[,FILE..] | --style-dir DIR) (--out FILE | --out-dir DIR) [OPTIONS]\n"
+    "Usage: adn-stylize --models DIR --content FILE --style FILE[,FILE..] --out FILE [OPTIONS]\n"
+    "  or:  adn-stylize --models DIR --content-dir DIR --style-dir DIR --out-dir DIR [OPTIONS]\n"
+    "\n"
+    "(--content and --content-dir, --style and --style-dir, --out and --out-dir mix freely.)\n"
     "\n"
     "Renders content images in the style of style images (AdaIN-DCS): near parts of the scene keep\n"
     "their detail, far parts take the style.  PNG and JPEG are read (by their contents) and written\n"
@@ -41,6 +45,12 @@ static const char usage_text[] =
     "                         CONTENT_stylized_STYLE.EXT (mixed styles: STYLE1+STYLE2+..)\n"
     "  --out-ext EXT          png, jpg or jpeg for --out-dir names (default: the content's own\n"
     "                         extension when it is one of those, else png)\n"
+    "  --jpeg-quality Q       quality of JPEG outputs, 1..100 (default 95; 90 and above keep full\n"
+    "                         colour resolution, 4:4:4)\n"
+    "  --png-16               write PNG outputs with 16 bits per sample (default 8)\n"
+    "  --save-original        also write each output's inputs as the network saw them (after\n"
+    "                         --content-size, --style-size, --max-side and --crop), next to it:\n"
+    "                         OUT_content.EXT and OUT_style.EXT (mixed styles: OUT_style1.EXT, ..)\n"
     "\n"
     "Style strength and depth:\n"
     "  --alpha A              global strength in [0,1] (default 1; 0 returns the content)\n"
@@ -73,17 +83,65 @@ static const char usage_text[] =
     "                         styles: black, mid grey, white); otherwise (colour, K <= 3) each pixel\n"
     "                         goes to the style of its strongest channel among the first K (red =\n"
     "                         1st, green = 2nd, blue = 3rd; ties go to the earlier style).  MASK is\n"
-    "                         resized to the content if the sizes differ.\n"
+    "                         resized to the content if the sizes differ.  Coming from AdaIN-style\n"
+    "                         (Lua): its -mask gives WHITE to the FIRST of two styles; here white\n"
+    "                         goes to the second, so give the styles in the other order (or invert\n"
+    "                         the mask) to reuse a Lua mask.\n"
     "  --preserve-color       keep the content's colours (CORAL colour transfer onto each style)\n"
     "\n"
-    "Sizes:\n"
-    "  --content-size N       resize each content so its long side is N first (0 = keep; default;\n"
-    "                         at most 16384)\n"
-    "  --style-size N         resize each style so its long side is N first (0 = keep; default;\n"
-    "                         at most 16384)\n"
+    "Sizes (pytorch-AdaIN and AdaIN-style users: --content-size and --style-size mean the SHORT side\n"
+    "there too; --max-side is what --content-size meant here before):\n"
+    "  --content-size N       resize each content so its short side is N (the long side keeps the\n"
+    "                         aspect ratio, rounded; at most 16384).  Default 0: keep the content's\n"
+    "                         size.  The peers default to 512 (give --content-size 512 to match\n"
+    "                         them); here the default keeps the size because the output then lines\n"
+    "                         up pixel for pixel with the content, --mask, --depth and\n"
+    "                         --save-depth, and the library's memory budget runs large images over\n"
+    "                         tiles instead of running out of memory.\n"
+    "  --style-size N         the same for each style (default 0 = keep)\n"
+    "  --max-side N           then shrink (never enlarge) contents and styles so that their long\n"
+    "                         side is at most N (default 0 = no limit)\n"
+    "  --crop                 then keep the centre square of contents and styles (as the peers'\n"
+    "                         --crop), and of --mask, --regions and --depth\n"
+    "                         Resizing is bilinear with half-pixel centres, no antialiasing\n"
+    "                         (F.interpolate(align_corners=False), docs/METHOD.md section 5), done\n"
+    "                         while the file is decoded: the file's pixels are never all in memory,\n"
+    "                         and the result equals decoding the whole file and resizing it.\n"
+    "  --fast-decode          resize JPEGs partly in the decoder (libjpeg's DCT scaling by 1/2,\n"
+    "                         1/4 or 1/8 down to no less than the size asked for, then the resize\n"
+    "                         above): faster and smoother on large photos, but the pixels differ\n"
+    "                         slightly from the exact resize (no effect on PNG)\n"
+    "  --max-pixels N         refuse any input image (and any resize) above N pixels (default\n"
+    "                         268435456 = 16384 x 16384)\n"
+    "  --memory-budget BYTES  most memory one stylization may plan for (K, M or G may follow): a\n"
+    "                         larger image runs over tiles, and one that cannot fit even so is\n"
+    "                         refused before any work with the estimate (default 0: the library's\n"
+    "                         default, the image's own buffers plus 768 MiB for the networks)\n"
+    "\n"
+    "Comparing with plain AdaIN (the paper's user-study protocol):\n"
+    "  --compare FILE         also write one labelled panel: content | depth D (black = near) |\n"
+    "                         AdaIN with a uniform alpha equal to the mean of the strength map S |\n"
+    "                         AdaIN-DCS (the output) | strength S (white = full style).  Single\n"
+    "                         output only; for batches use --compare-dir\n"
+    "  --compare-dir DIR      one panel per output into DIR (created if missing), named\n"
+    "                         CONTENT_compare_STYLE.png\n"
+    "  --report               print, for each output, how well AdaIN (uniform alpha = mean S) and\n"
+    "                         AdaIN-DCS keep the content's depth: the bundle's depth network is run\n"
+    "                         on the content and on each output (clamped to [0,1]), giving\n"
+    "                         normalised depths D (0 = near), and the numbers are the Pearson and\n"
+    "                         the Spearman (rank, ties averaged) correlation of D_output with\n"
+    "                         D_content (1 = the same depth order), and the scale-invariant error\n"
+    "                         of Eigen et al. 2014 (their eq. 1, lambda = 1) on z = 1 + D:\n"
+    "                         g = ln z_output - ln z_content, si = mean(g^2) - mean(g)^2 (0 = the\n"
+    "                         same depth up to a scale).  Needs depth.pt in the bundle.  With the\n"
+    "                         analytic bundle, whose depth is the luma, it measures how well the\n"
+    "                         light-and-dark pattern survives, not geometry (and with its\n"
+    "                         ground-plane depth, which ignores the picture, it is trivially 1\n"
+    "                         and 0).\n"
     "\n"
     "Other:\n"
-    "  --device auto|cpu|cuda where to run (default auto: CUDA when available)\n"
+    "  --device auto|cpu|cuda|cuda:N  where to run (default auto: CUDA when available; cuda:N =\n"
+    "                         GPU N)\n"
     "  --threads N            CPU threads (default 0 = all cores)\n"
     "  --save-depth FILE      also write the normalised depth D (0 = near, content size; PNG is\n"
     "                         16-bit) -- single content only\n"
@@ -96,10 +154,11 @@ static const char usage_text[] =
     "The content's alpha channel, if any, is carried to PNG outputs.\n"
     "\n"
     "Nothing is overwritten by mistake: before any work, every output (--out, the --out-dir\n"
-    "names, --save-depth, --save-strength) must be a distinct file from every other output and\n"
-    "from every input (contents, styles, --mask, --regions, --depth, the bundle's files), compared\n"
-    "as the files the paths lead to (symbolic links, './a' and 'a' are one file), and its folder\n"
-    "must exist (--out-dir is created) and be writable.  An existing output file of another run is\n"
+    "names, --save-depth, --save-strength, --save-original names, --compare and the --compare-dir\n"
+    "names) must be a distinct file from every other output and from every input (contents,\n"
+    "styles, --mask, --regions, --depth, the bundle's files), compared as the files the paths lead\n"
+    "to (symbolic links, './a' and 'a' are one file), and its folder must exist (--out-dir and\n"
+    "--compare-dir are created) and be writable.  An existing output file of another run is\n"
     "replaced.\n"
     "\n"
     "Exit status: 0 success, 1 usage error (including an output that clashes with another path or\n"
@@ -109,7 +168,9 @@ static const char usage_text[] =
 enum {
     OPT_CONTENT = CLI_OPT_FIRST_PROGRAM_OPTION, OPT_CONTENT_DIR, OPT_STYLE_DIR, OPT_OUT, OPT_OUT_DIR,
     OPT_OUT_EXT, OPT_DEPTH, OPT_DEPTH_IS_DISPARITY, OPT_DEPTH_INVALID, OPT_MASK, OPT_REGIONS,
-    OPT_CONTENT_SIZE, OPT_SAVE_DEPTH, OPT_SAVE_STRENGTH, OPT_DEPTH_FROM_RGB, OPT_VERSION
+    OPT_CONTENT_SIZE, OPT_SAVE_DEPTH, OPT_SAVE_STRENGTH, OPT_DEPTH_FROM_RGB, OPT_VERSION, OPT_MAX_SIDE, OPT_CROP,
+    OPT_SAVE_ORIGINAL, OPT_JPEG_QUALITY, OPT_PNG_16, OPT_MAX_PIXELS, OPT_MEMORY_BUDGET, OPT_FAST_DECODE,
+    OPT_COMPARE, OPT_COMPARE_DIR, OPT_REPORT
 };
 
 typedef struct options {
@@ -119,8 +180,12 @@ typedef struct options {
     const char *depth, *mask, *regions;
     int depth_is_disparity, has_invalid, depth_from_rgb;
     float invalid_value;
-    int32_t content_size;
+    int32_t content_size, max_side;
+    int crop, save_original, png_16, fast_decode, report;
+    int32_t jpeg_quality;
+    uint64_t max_pixels;
     const char *save_depth, *save_strength;
+    const char *compare, *compare_dir;
 } options;
 
 typedef struct path_list {
@@ -135,6 +200,7 @@ typedef struct run_context {
     adn_context *context;       /* the one context every image of the run is rendered on */
     int n_styles;
     adn_style **styles;         /* NULL where a style failed to load or encode */
+    adn_image *style_images;    /* the styles as encoded, kept for --save-original (else NULL) */
     const path_list *style_paths;
     int combined;               /* 1: all styles mixed into one output per content */
     adn_image mask;             /* as read (any size) or empty */
@@ -308,8 +374,20 @@ static int program_option(int code, const char *arg, void *program_options)
     case OPT_MASK: o->mask = arg; return 0;
     case OPT_REGIONS: o->regions = arg; return 0;
     case OPT_CONTENT_SIZE: return cli_parse_int("content-size", arg, 0, CLI_MAX_LONG_SIDE, &o->content_size);
+    case OPT_MAX_SIDE: return cli_parse_int("max-side", arg, 0, CLI_MAX_LONG_SIDE, &o->max_side);
+    case OPT_CROP: o->crop = 1; return 0;
+    case OPT_FAST_DECODE: o->fast_decode = 1; return 0;
+    case OPT_MAX_PIXELS: return cli_parse_u64("max-pixels", arg, 1, UINT64_MAX, 0, &o->max_pixels);
+    case OPT_MEMORY_BUDGET:
+        return cli_parse_u64("memory-budget", arg, 0, UINT64_MAX, 1, &o->shared.memory_budget);
     case OPT_SAVE_DEPTH: o->save_depth = arg; return 0;
     case OPT_SAVE_STRENGTH: o->save_strength = arg; return 0;
+    case OPT_SAVE_ORIGINAL: o->save_original = 1; return 0;
+    case OPT_JPEG_QUALITY: return cli_parse_int("jpeg-quality", arg, 1, 100, &o->jpeg_quality);
+    case OPT_PNG_16: o->png_16 = 1; return 0;
+    case OPT_COMPARE: o->compare = arg; return 0;
+    case OPT_COMPARE_DIR: o->compare_dir = arg; return 0;
+    case OPT_REPORT: o->report = 1; return 0;
     default: return cli_usage_error("unknown option");
     }
 }
@@ -334,12 +412,25 @@ static int parse_options(int argc, char **argv, options *o)
         {"content-size", required_argument, NULL, OPT_CONTENT_SIZE},
         {"save-depth", required_argument, NULL, OPT_SAVE_DEPTH},
         {"save-strength", required_argument, NULL, OPT_SAVE_STRENGTH},
+        {"max-side", required_argument, NULL, OPT_MAX_SIDE},
+        {"crop", no_argument, NULL, OPT_CROP},
+        {"fast-decode", no_argument, NULL, OPT_FAST_DECODE},
+        {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
+        {"save-original", no_argument, NULL, OPT_SAVE_ORIGINAL},
+        {"jpeg-quality", required_argument, NULL, OPT_JPEG_QUALITY},
+        {"png-16", no_argument, NULL, OPT_PNG_16},
+        {"compare", required_argument, NULL, OPT_COMPARE},
+        {"compare-dir", required_argument, NULL, OPT_COMPARE_DIR},
+        {"report", no_argument, NULL, OPT_REPORT},
         {"version", no_argument, NULL, OPT_VERSION},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
     memset(o, 0, sizeof *o);
     cli_shared_defaults(&o->shared);
+    o->jpeg_quality = 95;
+    o->max_pixels = ADN_DEFAULT_MAX_PIXELS;
     return cli_parse_args(argc, argv, long_options, usage_text, OPT_VERSION, &o->shared, program_option, o);
 }
 
@@ -370,6 +461,10 @@ static int check_options(const options *o)
         problem = "--save-depth has nothing to save with --no-depth";
     else if ((o->save_depth || o->save_strength) && o->content_dir)
         problem = "--save-depth and --save-strength need a single --content";
+    else if (o->compare && o->compare_dir)
+        problem = "--compare FILE and --compare-dir DIR exclude each other";
+    else if (s->no_depth && (o->compare || o->compare_dir || o->report))
+        problem = "--compare, --compare-dir and --report compare depth-aware with plain AdaIN; not with --no-depth";
     if (problem) {
         cli_usage_error("%s", problem);
         return -1;
@@ -384,16 +479,41 @@ static int check_style_count(const options *o, int n_styles, int n_outputs)
         return cli_usage_error("--interp-weights has %d weights for %d styles", o->shared.n_weights, n_styles);
     if (o->out && n_outputs != 1)
         return cli_usage_error("--out names one file but this run makes %d images; use --out-dir", n_outputs);
+    if (o->compare && n_outputs != 1)
+        return cli_usage_error("--compare names one panel but this run makes %d images; use --compare-dir",
+                               n_outputs);
     return 0;
 }
 
 /* ---- inputs prepared once ------------------------------------------------------------------ */
 
+/* How contents and styles are sized as they are read (cli_read_sized). */
+static cli_size_options content_sizes(const options *o)
+{
+    return (cli_size_options){.short_side = o->content_size, .max_side = o->max_side, .crop = o->crop,
+                              .max_pixels = o->max_pixels, .decoder_scaling = o->fast_decode};
+}
+
+static cli_size_options style_sizes(const options *o)
+{
+    cli_size_options sizes = content_sizes(o);
+    sizes.short_side = o->shared.style_size;
+    return sizes;
+}
+
+/* --mask, --regions and --depth keep their size as read (each content brings them to its own) but
+ * are cropped like the contents. */
+static cli_size_options side_input_sizes(const options *o)
+{
+    return (cli_size_options){.crop = o->crop, .max_pixels = o->max_pixels};
+}
+
 /* One-hot region masks (K x H x W) from the --regions image, by the rule in --help. */
-static int read_regions(const char *path, int k, adn_image *masks)
+static int read_regions(const options *o, const char *path, int k, adn_image *masks)
 {
     adn_image img = {0};
-    adn_status st = adn_image_read(path, NULL, &img, NULL, NULL);
+    const cli_size_options sizes = side_input_sizes(o);
+    adn_status st = cli_read_sized(path, &sizes, ADN_PIXELS_RGB, 0, &img, NULL, NULL);
     if (st != ADN_OK) {
         cli_error("cannot read --regions '%s': %s", path, adn_last_error());
         return -1;
@@ -431,11 +551,10 @@ static int read_regions(const char *path, int k, adn_image *masks)
     return 0;
 }
 
-static int read_grey(const char *option, const char *path, adn_image *img)
+static int read_grey(const options *o, const char *option, const char *path, adn_image *img)
 {
-    adn_read_params params = adn_read_default_params();
-    params.mode = ADN_PIXELS_GRAY;
-    if (adn_image_read(path, &params, img, NULL, NULL) != ADN_OK) {
+    const cli_size_options sizes = side_input_sizes(o);
+    if (cli_read_sized(path, &sizes, ADN_PIXELS_GRAY, 0, img, NULL, NULL) != ADN_OK) {
         cli_error("cannot read --%s '%s': %s", option, path, adn_last_error());
         return -1;
     }
@@ -448,19 +567,16 @@ static int read_grey(const char *option, const char *path, adn_image *img)
  * Returns 0, -1 after a read error or -2 after refusing a colour map (both printed). */
 static int read_depth(const options *o, adn_image *depth)
 {
-    adn_read_params params = adn_read_default_params();
-    params.mode = ADN_PIXELS_GRAY;
-    params.raw_values = 1;
+    const cli_size_options sizes = side_input_sizes(o);
     adn_image_info info = {.struct_size = sizeof info};
-    if (adn_image_read(o->depth, &params, depth, NULL, &info) != ADN_OK) {
+    if (cli_read_sized(o->depth, &sizes, ADN_PIXELS_GRAY, 1, depth, NULL, &info) != ADN_OK) {
         cli_error("cannot read --depth '%s': %s", o->depth, adn_last_error());
         return -1;
     }
     if (info.file_channels < 3 || o->depth_from_rgb)
         return 0;
     adn_image rgb = {0};
-    params.mode = ADN_PIXELS_RGB;
-    if (adn_image_read(o->depth, &params, &rgb, NULL, NULL) != ADN_OK) {
+    if (cli_read_sized(o->depth, &sizes, ADN_PIXELS_RGB, 1, &rgb, NULL, NULL) != ADN_OK) {
         cli_error("cannot read --depth '%s': %s", o->depth, adn_last_error());
         adn_image_free(depth);
         return -1;
@@ -487,43 +603,55 @@ static int read_depth(const options *o, adn_image *depth)
 static int read_side_inputs(run_context *ctx)
 {
     const options *o = ctx->opt;
-    if (o->mask && read_grey("mask", o->mask, &ctx->mask) != 0)
+    if (o->mask && read_grey(o, "mask", o->mask, &ctx->mask) != 0)
         return -1;
     if (o->depth) {
         int rc = read_depth(o, &ctx->depth);
         if (rc != 0)
             return rc;
     }
-    if (o->regions && read_regions(o->regions, ctx->n_styles, &ctx->regions) != 0)
+    if (o->regions && read_regions(o, o->regions, ctx->n_styles, &ctx->regions) != 0)
         return -1;
     return 0;
 }
 
-/* Reads and encodes every style once; failures are recorded and the style left NULL. */
+/* Reads and encodes every style once; failures are recorded and the style left NULL.  With
+ * --save-original the images are kept (ctx->style_images) to be written next to each output. */
 static void encode_styles(run_context *ctx, failures *f)
 {
+    const cli_size_options sizes = style_sizes(ctx->opt);
     for (int k = 0; k < ctx->n_styles; k++) {
         const char *path = ctx->style_paths->items[k];
         adn_image img = {0};
-        if (cli_read_style(path, ctx->opt->shared.style_size, &img) != ADN_OK) {
+        if (cli_read_sized(path, &sizes, ADN_PIXELS_RGB, 0, &img, NULL, NULL) != ADN_OK) {
             add_failure(f, "style '%s': %s", path, adn_last_error());
             continue;
         }
         if (adn_style_create(ctx->model, &img, &ctx->styles[k]) != ADN_OK)
             add_failure(f, "style '%s': %s", path, adn_last_error());
-        adn_image_free(&img);
+        if (ctx->style_images && ctx->styles[k])
+            ctx->style_images[k] = img;
+        else
+            adn_image_free(&img);
     }
 }
 
-/* The bundle must be able to make a depth map if --save-depth asks for one. */
+/* The bundle must be able to make a depth map if --save-depth or --compare asks for one (a --depth
+ * map does too), and --report always runs its depth network. */
 static int check_depth_available(const run_context *ctx)
 {
+    const options *o = ctx->opt;
     adn_model_info info = {.struct_size = sizeof info};
-    if (!ctx->opt->save_depth || ctx->opt->depth || adn_model_get_info(ctx->model, &info) != ADN_OK)
+    if (adn_model_get_info(ctx->model, &info) != ADN_OK || info.depth_kind != ADN_DEPTH_KIND_NONE)
         return 0;
-    if (info.depth_kind == ADN_DEPTH_KIND_NONE) {
-        cli_error("--save-depth: the bundle '%s' has no depth module (depth.pt) and no --depth was given",
-                  ctx->opt->shared.models);
+    if (o->report) {
+        cli_error("--report: the bundle '%s' has no depth module (depth.pt) to measure depth with",
+                  o->shared.models);
+        return -1;
+    }
+    if ((o->save_depth || o->compare || o->compare_dir) && !o->depth) {
+        cli_error("%s: the bundle '%s' has no depth module (depth.pt) and no --depth was given",
+                  o->save_depth ? "--save-depth" : o->compare ? "--compare" : "--compare-dir", o->shared.models);
         return -1;
     }
     return 0;
@@ -531,26 +659,76 @@ static int check_depth_available(const run_context *ctx)
 
 /* ---- one content image --------------------------------------------------------------------- */
 
-/* The output file name of content `content` with styles [first, first + count). */
-static char *output_path(const run_context *ctx, const char *content, int first, int count)
+/* DIR/CONTENT_WORD_STYLE1+STYLE2.EXT for content `content` with styles [first, first + count). */
+static char *batch_name(const run_context *ctx, const char *dir, const char *content, int first, int count,
+                        const char *word, const char *ext)
 {
-    const options *o = ctx->opt;
-    if (o->out) {
-        char *copy = malloc(strlen(o->out) + 1);
-        return copy ? strcpy(copy, o->out) : NULL;
-    }
     char name[4096], part[1024];
     stem(content, part, sizeof part);
-    size_t len = (size_t)snprintf(name, sizeof name, "%s_stylized_", part);
+    size_t len = (size_t)snprintf(name, sizeof name, "%s_%s_", part, word);
     for (int k = first; k < first + count && len < sizeof name; k++) {
         stem(ctx->style_paths->items[k], part, sizeof part);
         len += (size_t)snprintf(name + len, sizeof name - len, "%s%s", k > first ? "+" : "", part);
     }
-    const char *ext = o->out_ext ? o->out_ext
-                    : is_image_extension(extension(content)) ? extension(content) : "png";
     if (len < sizeof name)
         snprintf(name + len, sizeof name - len, ".%s", ext);
-    return join_path(o->out_dir, name);
+    return join_path(dir, name);
+}
+
+static char *copy_string(const char *text)
+{
+    char *copy = malloc(strlen(text) + 1);
+    return copy ? strcpy(copy, text) : NULL;
+}
+
+/* The output file name of content `content` with styles [first, first + count). */
+static char *output_path(const run_context *ctx, const char *content, int first, int count)
+{
+    const options *o = ctx->opt;
+    if (o->out)
+        return copy_string(o->out);
+    const char *ext = o->out_ext ? o->out_ext
+                    : is_image_extension(extension(content)) ? extension(content) : "png";
+    return batch_name(ctx, o->out_dir, content, first, count, "stylized", ext);
+}
+
+/* The --compare / --compare-dir panel of that output, or NULL when none is asked for (or out of
+ * memory: *failed is then set). */
+static char *panel_path(const run_context *ctx, const char *content, int first, int count, int *failed)
+{
+    const options *o = ctx->opt;
+    char *path = o->compare       ? copy_string(o->compare)
+                 : o->compare_dir ? batch_name(ctx, o->compare_dir, content, first, count, "compare", "png")
+                                  : NULL;
+    *failed = (o->compare || o->compare_dir) && !path;
+    return path;
+}
+
+/* A file next to out_path: its name with suffix before the extension ("o/x.png", "_style2" ->
+ * "o/x_style2.png"). */
+static char *sibling_path(const char *out_path, const char *suffix)
+{
+    const char *name = base_name(out_path), *dot = strrchr(name, '.');
+    const size_t stem_len = dot && dot != name ? (size_t)(dot - out_path) : strlen(out_path);
+    const size_t len = strlen(out_path) + strlen(suffix) + 1;
+    char *path = malloc(len);
+    if (path)
+        snprintf(path, len, "%.*s%s%s", (int)stem_len, out_path, suffix, out_path + stem_len);
+    return path;
+}
+
+/* The --save-original file of an output: index -1 is the content, k >= 0 the k-th of its count
+ * styles (named _style when there is one, _style1, _style2, .. when they are mixed). */
+static char *original_path(const char *out_path, int index, int count)
+{
+    char suffix[32];
+    if (index < 0)
+        snprintf(suffix, sizeof suffix, "_content");
+    else if (count == 1)
+        snprintf(suffix, sizeof suffix, "_style");
+    else
+        snprintf(suffix, sizeof suffix, "_style%d", index + 1);
+    return sibling_path(out_path, suffix);
 }
 
 static adn_status copy_resized(const adn_image *src, int32_t height, int32_t width, adn_image *dst)
@@ -602,11 +780,8 @@ static adn_status resize_nearest(const adn_image *src, int32_t height, int32_t w
 
 static adn_status load_content(const run_context *ctx, const char *path, content_inputs *c)
 {
-    adn_status st = adn_image_read(path, NULL, &c->rgb, &c->alpha, NULL);
-    if (st == ADN_OK)
-        st = cli_resize_long_side(&c->rgb, ctx->opt->content_size);
-    if (st == ADN_OK && c->alpha.data)
-        st = cli_resize_to(&c->alpha, c->rgb.height, c->rgb.width);
+    const cli_size_options sizes = content_sizes(ctx->opt);
+    adn_status st = cli_read_sized(path, &sizes, ADN_PIXELS_RGB, 0, &c->rgb, &c->alpha, NULL);
     if (st == ADN_OK && ctx->mask.data)
         st = copy_resized(&ctx->mask, c->rgb.height, c->rgb.width, &c->mask);
     if (st == ADN_OK && ctx->regions.data)
@@ -626,22 +801,19 @@ static adn_status write_map(const char *path, const adn_image *map)
     return adn_image_write(path, map, NULL, &params);
 }
 
-/* Renders one output (styles [first, first + count)) and writes it; records any failure. */
-static void render_one(run_context *ctx, const char *content_path, content_inputs *c, int first,
-                       int count, failures *f)
+/* --jpeg-quality and --png-16, for the outputs and the copies of --save-original. */
+static adn_write_params output_write_params(const options *o)
+{
+    adn_write_params params = adn_write_default_params();
+    params.jpeg_quality = o->jpeg_quality;
+    params.png_bit_depth = o->png_16 ? 16 : 8;
+    return params;
+}
+
+/* The stylization asked for on the command line, for content c. */
+static adn_stylize_params stylize_params(const run_context *ctx, const content_inputs *c)
 {
     const options *o = ctx->opt;
-    char *out_path = output_path(ctx, content_path, first, count);
-    for (int k = first; k < first + count; k++) {
-        if (!ctx->styles[k]) {
-            add_failure(f, "'%s' not made: style '%s' could not be used", out_path ? out_path : "?",
-                        ctx->style_paths->items[k]);
-            free(out_path);
-            return;
-        }
-    }
-    int want_maps = !ctx->saved_maps;
-    adn_image out = {0}, depth = {0}, strength = {0};
     adn_stylize_params p = adn_stylize_default_params();
     p.alpha = o->shared.alpha;
     p.mask = c->mask.data ? &c->mask : NULL;
@@ -653,30 +825,205 @@ static void render_one(run_context *ctx, const char *content_path, content_input
     p.depth_norm.has_invalid = o->has_invalid;
     p.depth_norm.invalid_value = o->invalid_value;
     p.preserve_color = o->shared.preserve_color;
-    const int save_depth = want_maps && o->save_depth, save_strength = want_maps && o->save_strength;
+    return p;
+}
+
+/* What one output (content with styles [first, first + count)) makes, as the calls return it. */
+typedef struct job {
+    const char *content_path;
+    const content_inputs *c;
+    int first, count;
+    char *out_path, *panel;
+    adn_image out, depth, strength; /* the output and its D and S */
+    adn_image adain;                /* plain AdaIN at uniform alpha = mean S (--compare, --report) */
+    double mean_strength;
+} job;
+
+static void free_job(job *j)
+{
+    free(j->out_path);
+    free(j->panel);
+    adn_image_free(&j->out);
+    adn_image_free(&j->depth);
+    adn_image_free(&j->strength);
+    adn_image_free(&j->adain);
+}
+
+static const adn_style *const *job_styles(const run_context *ctx, const job *j)
+{
+    return (const adn_style *const *)(ctx->styles + j->first);
+}
+
+static double image_mean(const adn_image *img)
+{
+    const size_t n = (size_t)img->channels * (size_t)img->height * (size_t)img->width;
+    double sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum += img->data[i];
+    return sum / (double)n;
+}
+
+/* The paper's user-study baseline: plain AdaIN (no depth, no mask) with one alpha everywhere, the
+ * mean of the output's strength map S, and otherwise the same call. */
+static adn_status stylize_uniform_adain(run_context *ctx, job *j)
+{
+    adn_stylize_params p = stylize_params(ctx, j->c);
+    j->mean_strength = image_mean(&j->strength);
+    p.alpha = (float)j->mean_strength;
+    p.mask = NULL;
+    p.depth = NULL;
+    p.depth_source = ADN_DEPTH_NONE;
+    p.depth_norm = (adn_depth_norm_params){0};
+    return adn_stylize(ctx->context, &j->c->rgb, job_styles(ctx, j), j->count, &p, &j->adain);
+}
+
+static adn_status write_panel(const job *j)
+{
+    char adain_label[64];
+    snprintf(adain_label, sizeof adain_label, "AdaIN, alpha=%.2f", j->mean_strength);
+    const cli_panel_tile tiles[] = {
+        {.image = &j->c->rgb, .block = 1, .label = "content"},
+        {.image = &j->depth, .block = 1, .label = "depth D (black=near)"},
+        {.image = &j->adain, .block = 1, .label = adain_label},
+        {.image = &j->out, .block = 1, .label = "AdaIN-DCS"},
+        {.image = &j->strength, .block = 8, .label = "strength S"},
+    };
+    return cli_compare_write(j->panel, tiles, 5, j->c->rgb.height, j->c->rgb.width, NULL);
+}
+
+/* A copy of img clamped to [0,1], as it is written as an image file. */
+static adn_status clamped_copy(const adn_image *img, adn_image *out)
+{
+    adn_status st = adn_image_alloc(out, img->channels, img->height, img->width);
+    const size_t n = (size_t)img->channels * (size_t)img->height * (size_t)img->width;
+    for (size_t i = 0; st == ADN_OK && i < n; i++)
+        out->data[i] = img->data[i] < 0.0f ? 0.0f : img->data[i] > 1.0f ? 1.0f : img->data[i];
+    return st;
+}
+
+/* The depth network's normalised depth of an image (an output is clamped first). */
+static adn_status depth_of(run_context *ctx, const adn_image *img, adn_image *depth)
+{
+    adn_image clamped = {0};
+    adn_status st = clamped_copy(img, &clamped);
+    if (st == ADN_OK)
+        st = adn_estimate_depth(ctx->context, &clamped, depth);
+    adn_image_free(&clamped);
+    return st;
+}
+
+static void print_score_line(const char *name, const cli_depth_score *s)
+{
+    printf("  %-28s pearson %9.6f  spearman %9.6f  si %.6g\n", name, s->pearson, s->spearman, s->si_error);
+}
+
+/* --report: the depth of the content against the depth of each of the two outputs. */
+static adn_status report_depth_scores(run_context *ctx, const job *j)
+{
+    adn_image content_depth = {0}, adain_depth = {0}, dcs_depth = {0};
+    adn_status st = adn_estimate_depth(ctx->context, &j->c->rgb, &content_depth);
+    if (st == ADN_OK)
+        st = depth_of(ctx, &j->adain, &adain_depth);
+    if (st == ADN_OK)
+        st = depth_of(ctx, &j->out, &dcs_depth);
+    cli_depth_score adain_score, dcs_score;
+    const size_t n = (size_t)j->c->rgb.height * (size_t)j->c->rgb.width;
+    if (st == ADN_OK && (cli_depth_score_compute(content_depth.data, adain_depth.data, n, &adain_score) != 0 ||
+                         cli_depth_score_compute(content_depth.data, dcs_depth.data, n, &dcs_score) != 0))
+        st = ADN_ERR_OUT_OF_MEMORY;
+    if (st == ADN_OK) {
+        char adain_name[64];
+        snprintf(adain_name, sizeof adain_name, "AdaIN, uniform alpha %.4f", j->mean_strength);
+        printf("depth preservation of '%s' (content '%s'):\n", j->out_path, j->content_path);
+        print_score_line(adain_name, &adain_score);
+        print_score_line("AdaIN-DCS", &dcs_score);
+        fflush(stdout);
+    }
+    adn_image_free(&content_depth);
+    adn_image_free(&adain_depth);
+    adn_image_free(&dcs_depth);
+    return st;
+}
+
+/* --save-original: the content and the styles of the output as they went in. */
+static int save_originals(const run_context *ctx, const job *j, failures *f)
+{
+    const adn_write_params params = output_write_params(ctx->opt);
+    for (int index = -1; index < j->count; index++) {
+        char *path = original_path(j->out_path, index, j->count);
+        const adn_image *img = index < 0 ? &j->c->rgb : &ctx->style_images[j->first + index];
+        const adn_image *alpha = index < 0 && j->c->alpha.data ? &j->c->alpha : NULL;
+        if (!path || adn_image_write(path, img, alpha, &params) != ADN_OK) {
+            add_failure(f, "--save-original '%s': %s", path ? path : "?", path ? adn_last_error() : "out of memory");
+            free(path);
+            return -1;
+        }
+        free(path);
+    }
+    return 0;
+}
+
+/* --compare / --compare-dir and --report for an output already made. */
+static void compare_with_adain(run_context *ctx, job *j, failures *f)
+{
+    const options *o = ctx->opt;
+    if (stylize_uniform_adain(ctx, j) != ADN_OK)
+        add_failure(f, "content '%s', plain AdaIN for comparison: %s", j->content_path, adn_last_error());
+    else if (j->panel && write_panel(j) != ADN_OK)
+        add_failure(f, "%s '%s': %s", o->compare ? "--compare" : "--compare-dir panel", j->panel, adn_last_error());
+    else if (o->report && report_depth_scores(ctx, j) != ADN_OK)
+        add_failure(f, "--report for '%s': %s", j->out_path, adn_last_error());
+}
+
+/* Renders one output (styles [first, first + count)) and writes it; records any failure. */
+static void render_one(run_context *ctx, const char *content_path, content_inputs *c, int first,
+                       int count, failures *f)
+{
+    const options *o = ctx->opt;
+    int panel_failed = 0;
+    job j = {.content_path = content_path, .c = c, .first = first, .count = count,
+             .out_path = output_path(ctx, content_path, first, count),
+             .panel = panel_path(ctx, content_path, first, count, &panel_failed)};
+    for (int k = first; k < first + count; k++) {
+        if (!ctx->styles[k]) {
+            add_failure(f, "'%s' not made: style '%s' could not be used", j.out_path ? j.out_path : "?",
+                        ctx->style_paths->items[k]);
+            free_job(&j);
+            return;
+        }
+    }
+    const int comparing = j.panel || o->report;
+    const int save_depth = !ctx->saved_maps && o->save_depth, save_strength = !ctx->saved_maps && o->save_strength;
+    const int want_depth = save_depth || j.panel, want_strength = save_strength || comparing;
+    const adn_stylize_params p = stylize_params(ctx, c);
+    const adn_write_params wp = output_write_params(o);
 
     /* D and S of the call stay in the context until its next call: fetch them right after. */
-    const adn_style *const *styles = (const adn_style *const *)(ctx->styles + first);
-    if (!out_path)
+    int made = 0;
+    if (!j.out_path || panel_failed)
         add_failure(f, "'%s': out of memory", content_path);
-    else if (adn_stylize(ctx->context, &c->rgb, styles, count, &p, &out) != ADN_OK)
+    else if (adn_stylize(ctx->context, &c->rgb, job_styles(ctx, &j), count, &p, &j.out) != ADN_OK)
         add_failure(f, "content '%s': %s", content_path, adn_last_error());
-    else if (save_depth && adn_context_get_depth(ctx->context, &depth) != ADN_OK)
+    else if (want_depth && adn_context_get_depth(ctx->context, &j.depth) != ADN_OK)
+        add_failure(f, "depth of '%s': %s", content_path, adn_last_error());
+    else if (want_strength && adn_context_get_strength(ctx->context, &j.strength) != ADN_OK)
+        add_failure(f, "strength of '%s': %s", content_path, adn_last_error());
+    else if (adn_image_write(j.out_path, &j.out, c->alpha.data ? &c->alpha : NULL, &wp) != ADN_OK)
+        add_failure(f, "output '%s': %s", j.out_path, adn_last_error());
+    else if (save_depth && write_map(o->save_depth, &j.depth) != ADN_OK)
         add_failure(f, "--save-depth '%s': %s", o->save_depth, adn_last_error());
-    else if (save_strength && adn_context_get_strength(ctx->context, &strength) != ADN_OK)
-        add_failure(f, "--save-strength '%s': %s", o->save_strength, adn_last_error());
-    else if (adn_image_write(out_path, &out, c->alpha.data ? &c->alpha : NULL, NULL) != ADN_OK)
-        add_failure(f, "output '%s': %s", out_path, adn_last_error());
-    else if (save_depth && write_map(o->save_depth, &depth) != ADN_OK)
-        add_failure(f, "--save-depth '%s': %s", o->save_depth, adn_last_error());
-    else if (save_strength && write_map(o->save_strength, &strength) != ADN_OK)
+    else if (save_strength && write_map(o->save_strength, &j.strength) != ADN_OK)
         add_failure(f, "--save-strength '%s': %s", o->save_strength, adn_last_error());
     else
+        made = 1;
+    if (made) {
         ctx->saved_maps = 1;
-    adn_image_free(&out);
-    adn_image_free(&depth);
-    adn_image_free(&strength);
-    free(out_path);
+        if (o->save_original && save_originals(ctx, &j, f) != 0)
+            made = 0;
+    }
+    if (made && comparing)
+        compare_with_adain(ctx, &j, f);
+    free_job(&j);
 }
 
 /* All outputs of one content image; returns how many outputs it accounted for. */
@@ -761,20 +1108,20 @@ static int check_path_set(cli_path_set *paths)
     return bad ? cli_usage_error("%s; nothing was done", msg) : 0;
 }
 
-/* A missing --out-dir: its parent must take it (checked like an output), then it is made, so that
- * the names in it can be checked like any other file.  *created says whether it was made here.
- * Prints and returns -1 on a problem. */
-static int prepare_out_dir(const char *dir, int *created)
+/* A missing output folder (--out-dir, --compare-dir): its parent must take it (checked like an
+ * output), then it is made, so that the names in it can be checked like any other file.  *created
+ * says whether it was made here.  Prints and returns -1 on a problem. */
+static int prepare_out_dir(const char *option, const char *dir, int *created)
 {
     struct stat st;
     *created = 0;
     if (stat(dir, &st) == 0) {
         if (!S_ISDIR(st.st_mode))
-            return cli_usage_error("--out-dir '%s' is not a folder", dir);
+            return cli_usage_error("%s '%s' is not a folder", option, dir);
         return 0;
     }
     cli_path_set *paths = cli_path_set_new();
-    cli_path_set_add(paths, CLI_PATH_OUTPUT, "--out-dir", dir);
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, option, dir);
     if (check_path_set(paths) != 0)
         return -1;
     if (mkdir(dir, 0777) != 0)
@@ -783,35 +1130,82 @@ static int prepare_out_dir(const char *dir, int *created)
     return 0;
 }
 
+/* An output folder of the options, without trailing '/' ("out/" is the folder "out": a path that
+ * ends in '/' is no file name to cli_paths), made when missing. */
+typedef struct out_folder {
+    char *path;  /* NULL when the option is not given */
+    int created;
+} out_folder;
+
+static int open_out_folder(const char *option, const char *dir, out_folder *folder)
+{
+    folder->path = NULL;
+    folder->created = 0;
+    if (!dir)
+        return 0;
+    size_t len = strlen(dir);
+    while (len > 1 && dir[len - 1] == '/')
+        len--;
+    folder->path = malloc(len + 1);
+    if (!folder->path) {
+        cli_error("out of memory");
+        return -1;
+    }
+    memcpy(folder->path, dir, len);
+    folder->path[len] = '\0';
+    return prepare_out_dir(option, folder->path, &folder->created);
+}
+
+/* Removes a folder made by this run when the run is refused (it is still empty then). */
+static void close_out_folder(out_folder *folder, int refused)
+{
+    if (refused && folder->created)
+        rmdir(folder->path);
+    free(folder->path);
+    folder->path = NULL;
+}
+
+/* Adds the files one output makes (the image, its panel, its --save-original copies) as outputs;
+ * returns -1 when out of memory. */
+static int add_job_outputs(const run_context *ctx, const char *content, int first, int count, cli_path_set *paths)
+{
+    const options *o = ctx->opt;
+    int failed = 0;
+    char *out = output_path(ctx, content, first, count);
+    char *panel = panel_path(ctx, content, first, count, &failed);
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, o->out ? "--out" : "--out-dir output", out);
+    cli_path_set_add(paths, CLI_PATH_OUTPUT, o->compare ? "--compare" : "--compare-dir panel", panel);
+    for (int index = -1; out && o->save_original && index < count; index++) {
+        char *copy = original_path(out, index, count);
+        failed |= !copy;
+        cli_path_set_add(paths, CLI_PATH_OUTPUT, "--save-original", copy);
+        free(copy);
+    }
+    failed |= !out;
+    free(out);
+    free(panel);
+    return failed ? -1 : 0;
+}
+
 /*
  * No silent data loss: every output must be a file of its own, distinct from every other output
  * and from every input, by the file its path leads to (cli_paths: device and inode, symlinks
  * followed; "./a" and "a" are one), and its folder must exist and be writable.  All of this is
- * checked before anything is read, loaded or computed.  A missing --out-dir is made first (so the
- * names in it can be checked like any other) and removed again when the run is refused, which
- * then leaves no trace.  Prints and returns -1 on a problem.
+ * checked before anything is read, loaded or computed.  A missing --out-dir or --compare-dir is
+ * made first (so the names in it can be checked like any other) and removed again when the run
+ * is refused, which then leaves no trace.  Prints and returns -1 on a problem.
  */
 static int check_paths(const run_context *ctx, const path_list *contents)
 {
     const options *o = ctx->opt;
-    int created = 0, out_of_memory = 0;
-    char *out_dir = NULL;
-    if (o->out_dir) {
-        /* "out/" is the folder "out" (a path that ends in '/' is no file name to cli_paths). */
-        size_t len = strlen(o->out_dir);
-        while (len > 1 && o->out_dir[len - 1] == '/')
-            len--;
-        out_dir = malloc(len + 1);
-        if (!out_dir) {
-            cli_error("out of memory");
-            return -1;
-        }
-        memcpy(out_dir, o->out_dir, len);
-        out_dir[len] = '\0';
-        if (prepare_out_dir(out_dir, &created) != 0) {
-            free(out_dir);
-            return -1;
-        }
+    out_folder out_dir, compare_dir = {0};
+    int rc = open_out_folder("--out-dir", o->out_dir, &out_dir);
+    if (rc == 0)
+        rc = open_out_folder("--compare-dir", o->compare_dir, &compare_dir);
+    if (rc != 0) {
+        close_out_folder(&out_dir, 1);
+        close_out_folder(&compare_dir, 1);
+        return -1;
     }
 
     cli_path_set *paths = cli_path_set_new();
@@ -824,31 +1218,24 @@ static int check_paths(const run_context *ctx, const path_list *contents)
     cli_path_set_add(paths, CLI_PATH_INPUT, "--depth", o->depth);
     cli_add_bundle_inputs(paths, o->shared.models);
 
-    cli_path_set_add(paths, CLI_PATH_OUTPUT, "--out", o->out);
-    if (o->out_dir) {
-        const int per_content = ctx->combined ? 1 : ctx->n_styles;
-        for (int i = 0; i < contents->count; i++)
-            for (int job = 0; job < per_content; job++) {
-                char *path = output_path(ctx, contents->items[i], ctx->combined ? 0 : job,
-                                         ctx->combined ? ctx->n_styles : 1);
-                out_of_memory |= !path;
-                cli_path_set_add(paths, CLI_PATH_OUTPUT, "--out-dir output", path);
-                free(path);
-            }
-    }
+    int out_of_memory = 0;
+    const int per_content = ctx->combined ? 1 : ctx->n_styles;
+    for (int i = 0; i < contents->count; i++)
+        for (int job = 0; job < per_content; job++)
+            out_of_memory |= add_job_outputs(ctx, contents->items[i], ctx->combined ? 0 : job,
+                                             ctx->combined ? ctx->n_styles : 1, paths) != 0;
     cli_path_set_add(paths, CLI_PATH_OUTPUT, "--save-depth", o->save_depth);
     cli_path_set_add(paths, CLI_PATH_OUTPUT, "--save-strength", o->save_strength);
 
-    int rc = -1;
+    rc = -1;
     if (out_of_memory) {
         cli_path_set_free(paths);
         cli_error("out of memory");
     } else {
         rc = check_path_set(paths);
     }
-    if (rc != 0 && created)
-        rmdir(out_dir);   /* empty: it was made just now */
-    free(out_dir);
+    close_out_folder(&out_dir, rc != 0);
+    close_out_folder(&compare_dir, rc != 0);
     return rc;
 }
 
@@ -861,8 +1248,10 @@ static int run(const options *o, const path_list *contents, const path_list *sty
     ctx.n_styles = style_paths->count;
     ctx.combined = o->shared.n_weights > 0 || o->regions != NULL;
     ctx.styles = calloc((size_t)ctx.n_styles, sizeof *ctx.styles);
+    if (o->save_original)
+        ctx.style_images = calloc((size_t)ctx.n_styles, sizeof *ctx.style_images);
     int rc = CLI_EXIT_INPUT, side = 0;
-    if (!ctx.styles)
+    if (!ctx.styles || (o->save_original && !ctx.style_images))
         cli_error("out of memory");
     else if (check_output_collisions(&ctx, contents) != 0 || check_paths(&ctx, contents) != 0)
         rc = CLI_EXIT_USAGE;
@@ -882,7 +1271,10 @@ static int run(const options *o, const path_list *contents, const path_list *sty
     adn_context_free(ctx.context);
     for (int k = 0; ctx.styles && k < ctx.n_styles; k++)
         adn_style_free(ctx.styles[k]);
+    for (int k = 0; ctx.style_images && k < ctx.n_styles; k++)
+        adn_image_free(&ctx.style_images[k]);
     free(ctx.styles);
+    free(ctx.style_images);
     adn_model_free(ctx.model);
     adn_image_free(&ctx.mask);
     adn_image_free(&ctx.regions);

@@ -4,8 +4,9 @@
  *     ffmpeg -i in.mp4 -f yuv4mpegpipe - | adn-video --style s.jpg --models M | ffmpeg -i - out.mp4
  *
  * The style is encoded once and every frame is rendered on one context, which smooths the depth
- * over time inside the library (adn_context_set_temporal, experimental API) so the strength does
- * not flicker: one pass per frame.
+ * (and, if asked, AdaIN's content statistics) over time inside the library and restarts at scene
+ * cuts (adn_context_set_temporal, experimental API), so the output does not flicker: one pass per
+ * frame.  --stats measures the flicker that is left (docs/METHOD.md §8).
  */
 #define ADN_EXPERIMENTAL_API /* adn_temporal_params, adn_context_set_temporal */
 
@@ -18,6 +19,7 @@
 #include <unistd.h>
 
 #include "adain_dcs.h"
+#include "cli_atomic_file.h"
 #include "cli_common.h"
 #include "cli_paths.h"
 #include "y4m.h"
@@ -40,7 +42,15 @@ static const char usage_text[] =
     "  --style FILE[,FILE..]  style image(s), encoded once; several are mixed (equal weights\n"
     "                         unless --interp-weights)\n"
     "  --interp-weights W1,.. one weight per style (>= 0, normalised to sum 1)\n"
-    "  --style-size N         resize each style so its long side is N first (0 = keep; default)\n"
+    "  --style-size N         resize each style so its SHORT side is N first, as adn-stylize and\n"
+    "                         the peers (0 = keep; default)\n"
+    "  --max-side N           then shrink each style so its long side is at most N (0 = no limit)\n"
+    "  --max-pixels N         refuse a style image, or a video frame size, above N pixels\n"
+    "                         (default 268435456 = 16384 x 16384)\n"
+    "  --memory-budget BYTES  most memory one frame may plan for (K, M or G may follow): larger\n"
+    "                         frames run over tiles with the same result, and a frame that cannot\n"
+    "                         fit even so is refused before any work with the estimate (default 0:\n"
+    "                         the library's default, the frame's own buffers plus 768 MiB)\n"
     "  --alpha A              global strength in [0,1] (default 1)\n"
     "  --depth-range LO,HI    strength at the nearest and farthest depth, each in [0,1] (default 0,1)\n"
     "  --no-depth             no depth: plain AdaIN with strength --alpha everywhere\n"
@@ -49,6 +59,15 @@ static const char usage_text[] =
     "  --range-ema B          weight of the previous frames in the moving average of the raw\n"
     "                         depth's min and max that normalise it, in [0,1) (default 0 = each\n"
     "                         frame's own min and max)\n"
+    "  --content-ema C        weight of the previous frames in the moving average of the content\n"
+    "                         feature statistics (per-channel mean and std) that AdaIN normalises\n"
+    "                         with, in [0,1) (default 0 = each frame's own)\n"
+    "  --scene-cut T          a frame whose mean |in_t - in_t-1| (RGB in [0,1]) is above T is a\n"
+    "                         scene cut: the moving averages restart there (default 0 = off)\n"
+    "  --stats                at the end, print to stderr: frames, size, frame rate, aspect, the\n"
+    "                         flicker (mean |out_t - out_t-1| / mean |in_t - in_t-1| over the\n"
+    "                         8-bit samples; 1.0 = no flicker added), the library's median time\n"
+    "                         per frame and the frames per second\n"
     "  --depth-size N         deprecated, ignored (with a warning): the depth is now made in the\n"
     "                         frame's own pass; the depth network picks its own input size\n"
     "  --preserve-color       keep the frame's colours (CORAL colour transfer onto the style)\n"
@@ -60,11 +79,19 @@ static const char usage_text[] =
     "  --version              print the library version and exit\n"
     "  -h, --help             print this help and exit\n"
     "\n"
+    "The output header is the input's, so the frame rate (F), pixel aspect (A), interlacing (I) and\n"
+    "every other tag pass through unchanged; the audio does not travel in Y4M.  To put the\n"
+    "original audio back:\n"
+    "  ffmpeg -i in.mp4 -f yuv4mpegpipe - | adn-video --style s.jpg --models M |\n"
+    "    ffmpeg -i - -i in.mp4 -map 0:v -map 1:a? -c:a copy -shortest out.mp4\n"
+    "\n"
     "Depth smoothing (in the library, one pass per frame): frame t's raw depth d_t from the depth\n"
     "network is normalised with lo'_t = B lo'_{t-1} + (1 - B) min d_t and hi'_t likewise from\n"
     "max d_t, D_t = clamp((d_t - lo'_t) / (hi'_t - lo'_t), 0, 1), then averaged per pixel:\n"
     "D'_t = A D'_{t-1} + (1 - A) D_t, and D'_t sets the strength of frame t.  The first frame\n"
-    "starts the averages at its own values.\n"
+    "starts the averages at its own values.  --content-ema C smooths the content statistics the\n"
+    "same way: mu'_t = C mu'_{t-1} + (1 - C) mu_t, sigma'_t likewise, and AdaIN normalises frame\n"
+    "t with mu'_t, sigma'_t.  A scene cut (--scene-cut) restarts all of them.\n"
     "\n"
     "Nothing is overwritten by mistake: before any work, --output must be a file other than the\n"
     "input, the styles and the bundle's files (compared as the files the paths lead to: symbolic\n"
@@ -72,18 +99,34 @@ static const char usage_text[] =
     "\n"
     "Exit status: 0 success, 1 usage error (including an --output that clashes with an input or\n"
     "cannot be written), 2 input or model error (bad header, truncated frame, unsupported\n"
-    "colourspace, absurd size).  Frames written before an error form a valid stream.\n";
+    "colourspace, absurd size).  On standard output the frames written before an error form a\n"
+    "valid stream.  --output FILE appears (or replaces the old file) only once the whole stream is\n"
+    "written and on disk: after an error, or if the program is killed, the old file is unchanged\n"
+    "and no partial or temporary file is left (a FIFO or device given as --output is written\n"
+    "directly).\n";
 
 enum {
     OPT_DEPTH_EMA = CLI_OPT_FIRST_PROGRAM_OPTION, OPT_RANGE_EMA, OPT_DEPTH_SIZE, OPT_INPUT, OPT_OUTPUT,
-    OPT_VERSION
+    OPT_VERSION, OPT_CONTENT_EMA, OPT_SCENE_CUT, OPT_STATS, OPT_MAX_SIDE, OPT_MAX_PIXELS, OPT_MEMORY_BUDGET
 };
 
 typedef struct options {
     cli_shared_options shared;
-    float depth_ema, range_ema;
+    float depth_ema, range_ema, content_ema, scene_cut;
+    int stats;
+    int32_t max_side;
+    uint64_t max_pixels;
     const char *input, *output;
 } options;
+
+/* What --stats reports: the frame-to-frame change of input and output (for the flicker) and the
+ * library's time per frame. */
+typedef struct video_stats {
+    y4m_frame input, previous_input, previous_output; /* 8-bit frames as read and as written */
+    double input_change, output_change;               /* sums over t >= 2 of mean |x_t - x_t-1| */
+    double *frame_ms;                                 /* adn_timings.total_ms of every frame */
+    long capacity;
+} video_stats;
 
 /* Everything the frame loop keeps from one frame to the next. */
 typedef struct video {
@@ -94,6 +137,7 @@ typedef struct video {
     int n_styles;
     adn_image rgb, out;            /* full frame */
     long frames;
+    video_stats stats;             /* used with --stats only */
 } video;
 
 /* ---- options ------------------------------------------------------------------------------- */
@@ -115,6 +159,13 @@ static int program_option(int code, const char *arg, void *program_options)
     switch (code) {
     case OPT_DEPTH_EMA: return parse_ema("depth-ema", arg, &o->depth_ema);
     case OPT_RANGE_EMA: return parse_ema("range-ema", arg, &o->range_ema);
+    case OPT_CONTENT_EMA: return parse_ema("content-ema", arg, &o->content_ema);
+    case OPT_SCENE_CUT: return cli_parse_float("scene-cut", arg, 0.0f, 1.0f, &o->scene_cut);
+    case OPT_STATS: o->stats = 1; return 0;
+    case OPT_MAX_SIDE: return cli_parse_int("max-side", arg, 0, CLI_MAX_LONG_SIDE, &o->max_side);
+    case OPT_MAX_PIXELS: return cli_parse_u64("max-pixels", arg, 1, UINT64_MAX, 0, &o->max_pixels);
+    case OPT_MEMORY_BUDGET:
+        return cli_parse_u64("memory-budget", arg, 0, UINT64_MAX, 1, &o->shared.memory_budget);
     case OPT_DEPTH_SIZE:
         if (cli_parse_int("depth-size", arg, 0, CLI_MAX_LONG_SIDE, &ignored) != 0)
             return -1;
@@ -134,6 +185,12 @@ static int parse_options(int argc, char **argv, options *o)
         CLI_SHARED_LONG_OPTIONS,
         {"depth-ema", required_argument, NULL, OPT_DEPTH_EMA},
         {"range-ema", required_argument, NULL, OPT_RANGE_EMA},
+        {"content-ema", required_argument, NULL, OPT_CONTENT_EMA},
+        {"scene-cut", required_argument, NULL, OPT_SCENE_CUT},
+        {"stats", no_argument, NULL, OPT_STATS},
+        {"max-side", required_argument, NULL, OPT_MAX_SIDE},
+        {"max-pixels", required_argument, NULL, OPT_MAX_PIXELS},
+        {"memory-budget", required_argument, NULL, OPT_MEMORY_BUDGET},
         {"depth-size", required_argument, NULL, OPT_DEPTH_SIZE},
         {"input", required_argument, NULL, OPT_INPUT},
         {"output", required_argument, NULL, OPT_OUTPUT},
@@ -145,6 +202,7 @@ static int parse_options(int argc, char **argv, options *o)
     cli_shared_defaults(&o->shared);
     o->depth_ema = 0.8f;
     o->range_ema = 0.0f;
+    o->max_pixels = ADN_DEFAULT_MAX_PIXELS;
     int parsed = cli_parse_args(argc, argv, long_options, usage_text, OPT_VERSION, &o->shared, program_option, o);
     if (parsed != 0)
         return parsed;
@@ -250,13 +308,17 @@ static int open_input(const options *o, FILE **in)
     return CLI_EXIT_OK;
 }
 
-static int open_output(const options *o, FILE **out)
+/* Standard output, or --output as a file that takes its name only once the stream is complete
+ * (cli_atomic_file.h): a failure or a kill leaves the old file. */
+static int open_output(const options *o, cli_atomic_file *file, FILE **out)
 {
-    *out = is_stdio(o->output) ? stdout : fopen(o->output, "wb");
-    if (!*out) {
-        cli_error("cannot open output '%s': %s", o->output, strerror(errno));
-        return -1;
+    if (is_stdio(o->output)) {
+        *out = stdout;
+        return 0;
     }
+    if (cli_atomic_open(o->output, file) != 0)
+        return -1;
+    *out = file->stream;
     return 0;
 }
 
@@ -276,7 +338,9 @@ static int encode_styles(video *v)
     int rc = v->styles ? 0 : -1;
     for (int k = 0; rc == 0 && k < n; k++) {
         adn_image img = {0};
-        if (cli_read_style(paths[k], v->opt->shared.style_size, &img) != ADN_OK ||
+        const cli_size_options size = {.short_side = v->opt->shared.style_size, .max_side = v->opt->max_side,
+                                       .max_pixels = v->opt->max_pixels};
+        if (cli_read_style(paths[k], &size, &img) != ADN_OK ||
             adn_style_create(v->model, &img, &v->styles[k]) != ADN_OK) {
             cli_error("style '%s': %s", paths[k], adn_last_error());
             rc = -1;
@@ -296,12 +360,101 @@ static int setup_model(video *v)
     adn_temporal_params tp = adn_temporal_default_params();
     tp.depth_ema = o->depth_ema;
     tp.range_ema = o->range_ema;
+    tp.content_stats_ema = o->content_ema;
+    tp.scene_cut_threshold = o->scene_cut;
     adn_status st = adn_context_set_temporal(v->context, &tp);
     if (st != ADN_OK) {
-        cli_error("--depth-ema / --range-ema: %s (%s)", adn_last_error(), adn_status_str(st));
+        cli_error("--depth-ema / --range-ema / --content-ema / --scene-cut: %s (%s)", adn_last_error(),
+                  adn_status_str(st));
         return -1;
     }
     return 0;
+}
+
+/* ---- --stats ------------------------------------------------------------------------------- */
+
+static int stats_start(video_stats *s, const y4m_header *h)
+{
+    memset(s, 0, sizeof *s);
+    if (y4m_frame_alloc(h, &s->input) != 0 || y4m_frame_alloc(h, &s->previous_input) != 0 ||
+        y4m_frame_alloc(h, &s->previous_output) != 0)
+        return -1;
+    return 0;
+}
+
+static void stats_free(video_stats *s)
+{
+    y4m_frame_free(&s->input);
+    y4m_frame_free(&s->previous_input);
+    y4m_frame_free(&s->previous_output);
+    free(s->frame_ms);
+    memset(s, 0, sizeof *s);
+}
+
+/* Adds frame `index` (its input already in s->input, its output as written) and the library's
+ * time for it.  Returns 0, or -1 when out of memory. */
+static int stats_record(video_stats *s, const y4m_frame *output, long index, double ms)
+{
+    if (index > 0) {
+        s->input_change += y4m_frame_mean_abs_difference(&s->input, &s->previous_input);
+        s->output_change += y4m_frame_mean_abs_difference(output, &s->previous_output);
+    }
+    y4m_frame kept = s->previous_input; /* this input becomes the previous one */
+    s->previous_input = s->input;
+    s->input = kept;
+    memcpy(s->previous_output.buffer, output->buffer, output->size);
+    if (index >= s->capacity) {
+        long grown = s->capacity ? 2 * s->capacity : 256;
+        double *more = realloc(s->frame_ms, sizeof *more * (size_t)grown);
+        if (!more)
+            return -1;
+        s->frame_ms = more;
+        s->capacity = grown;
+    }
+    s->frame_ms[index] = ms;
+    return 0;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Median of the first n values (sorted in place). */
+static double median_of(double *values, long n)
+{
+    qsort(values, (size_t)n, sizeof *values, compare_doubles);
+    return n % 2 ? values[n / 2] : 0.5 * (values[n / 2 - 1] + values[n / 2]);
+}
+
+static void print_ratio(char *text, size_t size, int32_t num, int32_t den)
+{
+    if (num > 0 && den > 0)
+        snprintf(text, size, "%d:%d", (int)num, (int)den);
+    else
+        snprintf(text, size, "unknown");
+}
+
+/* The --stats report, on stderr (stdout carries the video). */
+static void stats_print(video_stats *s, const y4m_header *h, long frames, double seconds)
+{
+    const char *name = cli_program_name();
+    char rate[32], aspect[32];
+    print_ratio(rate, sizeof rate, h->rate_num, h->rate_den);
+    print_ratio(aspect, sizeof aspect, h->aspect_num, h->aspect_den);
+    fprintf(stderr, "%s: stats: %ld frames, %dx%d, frame rate %s, aspect %s\n", name, frames, (int)h->width,
+            (int)h->height, rate, aspect);
+    if (frames >= 2 && s->input_change > 0)
+        fprintf(stderr, "%s: stats: flicker %.4f (mean |out_t - out_t-1| %.4f / mean |in_t - in_t-1| %.4f, 8-bit samples)\n",
+                name, s->output_change / s->input_change, s->output_change / (double)(frames - 1),
+                s->input_change / (double)(frames - 1));
+    else
+        fprintf(stderr, "%s: stats: flicker n/a (%s)\n", name,
+                frames < 2 ? "fewer than two frames" : "the input never changes");
+    if (frames >= 1)
+        fprintf(stderr, "%s: stats: library %.2f ms per frame (median of %ld), %.2f frames/s overall\n", name,
+                median_of(s->frame_ms, frames), frames, seconds > 0 ? (double)frames / seconds : 0.0);
 }
 
 /* ---- per frame ----------------------------------------------------------------------------- */
@@ -327,10 +480,17 @@ static int process_frames(video *v, FILE *in, FILE *out, const y4m_header *h)
         cli_error("cannot allocate %dx%d frame buffers", h->width, h->height);
         return CLI_EXIT_INPUT;
     }
+    if (v->opt->stats && stats_start(&v->stats, h) != 0) {
+        y4m_frame_free(&frame);
+        cli_error("cannot allocate the --stats frame buffers");
+        return CLI_EXIT_INPUT;
+    }
     cli_progress bar;
     cli_progress_start(&bar, 0, v->opt->shared.quiet);
     int rc = CLI_EXIT_OK, got;
     while ((got = y4m_read_frame(in, &frame, err, sizeof err)) == 1) {
+        if (v->opt->stats) /* the frame buffer is about to receive the output */
+            memcpy(v->stats.input.buffer, frame.buffer, frame.size);
         y4m_frame_to_rgb(h, &frame, v->rgb.data);
         if (stylize_frame(v) != ADN_OK) {
             cli_error("frame %ld: %s", v->frames + 1, adn_last_error());
@@ -339,6 +499,13 @@ static int process_frames(video *v, FILE *in, FILE *out, const y4m_header *h)
         }
         if (y4m_rgb_to_frame(h, v->out.data, &frame) != 0 || y4m_write_frame(out, &frame) != 0) {
             cli_error("cannot write frame %ld: %s", v->frames + 1, strerror(errno));
+            rc = CLI_EXIT_INPUT;
+            break;
+        }
+        adn_timings timings = {.struct_size = sizeof timings};
+        if (v->opt->stats && (adn_context_get_timings(v->context, &timings) != ADN_OK ||
+                              stats_record(&v->stats, &frame, v->frames, timings.total_ms) != 0)) {
+            cli_error("frame %ld: cannot record --stats", v->frames + 1);
             rc = CLI_EXIT_INPUT;
             break;
         }
@@ -362,20 +529,29 @@ static void free_video(video *v)
     adn_model_free(v->model);
     adn_image_free(&v->rgb);
     adn_image_free(&v->out);
+    stats_free(&v->stats);
 }
 
-static int run(const options *o, FILE *in, FILE **out_file)
+static int run(const options *o, FILE *in, cli_atomic_file *output)
 {
+    FILE *out = NULL;
+    FILE **out_file = &out;
     y4m_header header;
     char err[512];
     if (y4m_read_header(in, &header, err, sizeof err) != 0) {
         cli_error("%s: %s", is_stdio(o->input) ? "standard input" : o->input, err);
         return CLI_EXIT_INPUT;
     }
+    if ((uint64_t)header.width * (uint64_t)header.height > o->max_pixels) {
+        cli_error("%s: frames of %dx%d (WxH) pixels are above --max-pixels %llu",
+                  is_stdio(o->input) ? "standard input" : o->input, (int)header.width, (int)header.height,
+                  (unsigned long long)o->max_pixels);
+        return CLI_EXIT_INPUT;
+    }
     video v = {0};
     v.opt = o;
     int rc = CLI_EXIT_INPUT;
-    if (setup_model(&v) != 0 || open_output(o, out_file) != 0) {
+    if (setup_model(&v) != 0 || open_output(o, output, out_file) != 0) {
         /* message already printed */
     } else if (y4m_write_header(*out_file, &header) != 0 || fflush(*out_file) != 0) {
         cli_error("cannot write the output: %s", strerror(errno));
@@ -383,7 +559,9 @@ static int run(const options *o, FILE *in, FILE **out_file)
         double start = cli_seconds();
         rc = process_frames(&v, in, *out_file, &header);
         double seconds = cli_seconds() - start;
-        if (!o->shared.quiet && isatty(STDERR_FILENO))
+        if (o->stats)
+            stats_print(&v.stats, &header, v.frames, seconds);
+        else if (!o->shared.quiet && isatty(STDERR_FILENO))
             fprintf(stderr, "%s: %ld frames in %.1f s (%.2f frames/s)\n", cli_program_name(), v.frames,
                     seconds, seconds > 0 ? v.frames / seconds : 0.0);
     }
@@ -400,15 +578,18 @@ int main(int argc, char **argv)
         return parsed > 0 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
     if (check_paths(&o) != 0)
         return CLI_EXIT_USAGE;
-    FILE *in = NULL, *out = NULL;
+    FILE *in = NULL;
+    cli_atomic_file output = {.dirfd = -1};
     int rc = open_input(&o, &in);
     if (rc == CLI_EXIT_OK)
-        rc = run(&o, in, &out);
+        rc = run(&o, in, &output);
     if (in && in != stdin)
         fclose(in);
-    if (out && out != stdout && fclose(out) != 0 && rc == CLI_EXIT_OK) {
-        cli_error("cannot write output '%s': %s", o.output, strerror(errno));
-        rc = CLI_EXIT_INPUT;
+    if (output.stream && rc == CLI_EXIT_OK) {
+        if (cli_atomic_commit(&output) != 0)
+            rc = CLI_EXIT_INPUT;
+    } else {
+        cli_atomic_discard(&output); /* the old file, if any, stays */
     }
     return rc;
 }

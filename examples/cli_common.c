@@ -135,18 +135,51 @@ int cli_parse_float_list(const char *option, const char *text, float *out, int m
     return 0;
 }
 
-int cli_parse_device(const char *text, adn_device *out)
+int cli_parse_device(const char *text, adn_device *out, int32_t *index)
 {
     static const struct { const char *name; adn_device device; } names[] = {
         {"auto", ADN_DEVICE_AUTO}, {"cpu", ADN_DEVICE_CPU}, {"cuda", ADN_DEVICE_CUDA}};
+    *index = 0;
     for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
         if (strcmp(text, names[i].name) == 0) {
             *out = names[i].device;
             return 0;
         }
     }
-    cli_usage_error("--device: '%s' is not one of auto, cpu, cuda", text);
+    if (strncmp(text, "cuda:", 5) == 0) {
+        char *end = NULL;
+        errno = 0;
+        long n = strtol(text + 5, &end, 10);
+        if (end != text + 5 && *end == '\0' && errno == 0 && n >= 0 && n <= 1023) {
+            *out = ADN_DEVICE_CUDA;
+            *index = (int32_t)n;
+            return 0;
+        }
+    }
+    cli_usage_error("--device: '%s' is not one of auto, cpu, cuda, cuda:N (N = 0..1023)", text);
     return -1;
+}
+
+int cli_parse_u64(const char *option, const char *text, uint64_t lo, uint64_t hi, int allow_suffix, uint64_t *out)
+{
+    char *end = NULL;
+    errno = 0;
+    unsigned long long value = text[0] == '-' ? 0 : strtoull(text, &end, 10);
+    int shift = 0;
+    if (end && allow_suffix && end != text && end[0] && !end[1]) {
+        shift = end[0] == 'K' || end[0] == 'k' ? 10 : end[0] == 'M' || end[0] == 'm' ? 20
+              : end[0] == 'G' || end[0] == 'g' ? 30 : -1;
+        end += shift >= 0;
+    }
+    int ok = end && end != text && *end == '\0' && errno == 0 && shift >= 0 && value <= (UINT64_MAX >> shift);
+    uint64_t scaled = ok ? (uint64_t)value << shift : 0;
+    if (!ok || scaled < lo || scaled > hi) {
+        cli_usage_error("--%s: '%s' is not a whole number in %llu..%llu%s", option, text, (unsigned long long)lo,
+                        (unsigned long long)hi, allow_suffix ? " (K, M or G may follow)" : "");
+        return -1;
+    }
+    *out = scaled;
+    return 0;
 }
 
 /* ---- shared options ------------------------------------------------------------------------ */
@@ -204,7 +237,7 @@ int cli_shared_option(int code, const char *arg, cli_shared_options *o)
     case CLI_OPT_ALPHA: rc = cli_parse_float("alpha", arg, 0.0f, 1.0f, &o->alpha); break;
     case CLI_OPT_DEPTH_RANGE: rc = parse_depth_range(arg, o); break;
     case CLI_OPT_NO_DEPTH: o->no_depth = 1; break;
-    case CLI_OPT_DEVICE: rc = cli_parse_device(arg, &o->device); break;
+    case CLI_OPT_DEVICE: rc = cli_parse_device(arg, &o->device, &o->cuda_index); break;
     case CLI_OPT_THREADS: rc = cli_parse_int("threads", arg, 0, ADN_MAX_THREADS, &o->threads); break;
     case CLI_OPT_PRESERVE_COLOR: o->preserve_color = 1; break;
     case CLI_OPT_STYLE_SIZE: rc = cli_parse_int("style-size", arg, 0, CLI_MAX_LONG_SIDE, &o->style_size); break;
@@ -221,6 +254,7 @@ int cli_load_model(const cli_shared_options *o, adn_model **out)
 {
     adn_model_params params = adn_model_default_params();
     params.device = o->device;
+    params.cuda_device_index = o->cuda_index;
     params.n_threads = o->threads;
     params.load_depth = !o->no_depth;
     adn_status st = adn_model_load(o->models, &params, out);
@@ -234,6 +268,7 @@ int cli_load_model(const cli_shared_options *o, adn_model **out)
 int cli_create_context(const cli_shared_options *o, const adn_model *model, adn_context **out)
 {
     adn_context_params params = adn_context_default_params();
+    params.memory_budget_bytes = o->memory_budget;
     if (o->has_depth_range) {
         params.depth_lo = o->depth_lo;
         params.depth_hi = o->depth_hi;
@@ -260,13 +295,51 @@ void cli_add_bundle_inputs(cli_path_set *paths, const char *dir)
     }
 }
 
-adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style)
+adn_status cli_read_style(const char *path, const cli_size_options *size, adn_image *style)
 {
-    adn_status st = adn_image_read(path, NULL, style, NULL, NULL);
-    if (st == ADN_OK)
-        st = cli_resize_long_side(style, style_size);
+    return cli_read_sized(path, size, ADN_PIXELS_RGB, 0, style, NULL, NULL);
+}
+
+adn_status cli_crop_centre_square(adn_image *img)
+{
+    const int32_t side = img->height < img->width ? img->height : img->width;
+    if (img->height == side && img->width == side)
+        return ADN_OK;
+    adn_image square = {0};
+    adn_status st = adn_image_alloc(&square, img->channels, side, side);
     if (st != ADN_OK)
-        adn_image_free(style);
+        return st;
+    const int32_t top = (img->height - side) / 2, left = (img->width - side) / 2;
+    for (int32_t c = 0; c < img->channels; c++)
+        for (int32_t y = 0; y < side; y++)
+            memcpy(square.data + ((size_t)c * side + y) * side,
+                   img->data + ((size_t)c * img->height + top + y) * img->width + left, sizeof(float) * (size_t)side);
+    adn_image_free(img);
+    *img = square;
+    return ADN_OK;
+}
+
+adn_status cli_read_sized(const char *path, const cli_size_options *size, adn_pixel_mode mode, int raw_values,
+                          adn_image *img, adn_image *alpha, adn_image_info *info)
+{
+    adn_read_params params = adn_read_default_params();
+    params.mode = mode;
+    params.raw_values = raw_values;
+    params.short_side = size->short_side;
+    params.max_side = size->max_side;
+    params.decoder_scaling = size->decoder_scaling;
+    if (size->max_pixels)
+        params.max_pixels = size->max_pixels;
+    adn_status st = adn_image_read(path, &params, img, alpha, info);
+    if (st == ADN_OK && size->crop)
+        st = cli_crop_centre_square(img);
+    if (st == ADN_OK && size->crop && alpha && alpha->data)
+        st = cli_crop_centre_square(alpha);
+    if (st != ADN_OK) {
+        adn_image_free(img);
+        if (alpha)
+            adn_image_free(alpha);
+    }
     return st;
 }
 
@@ -286,19 +359,6 @@ adn_status cli_resize_to(adn_image *img, int32_t height, int32_t width)
     adn_image_free(img);
     *img = resized;
     return ADN_OK;
-}
-
-adn_status cli_resize_long_side(adn_image *img, int32_t long_side)
-{
-    if (long_side <= 0)
-        return ADN_OK;
-    int32_t w = img->width, h = img->height;
-    int32_t longest = w > h ? w : h;
-    /* The short side keeps the aspect ratio, rounded, and never drops below one pixel. */
-    double scale = (double)long_side / longest;
-    int32_t new_w = w >= h ? long_side : (int32_t)fmax(1.0, floor(w * scale + 0.5));
-    int32_t new_h = h > w ? long_side : (int32_t)fmax(1.0, floor(h * scale + 0.5));
-    return cli_resize_to(img, new_h, new_w);
 }
 
 /* ---- progress ------------------------------------------------------------------------------ */

@@ -36,7 +36,11 @@ int cli_parse_float(const char *option, const char *text, float lo, float hi, fl
 int cli_parse_int(const char *option, const char *text, int32_t lo, int32_t hi, int32_t *out);
 /** Comma-separated finite reals; *count receives how many (at most max). */
 int cli_parse_float_list(const char *option, const char *text, float *out, int max, int *count);
-int cli_parse_device(const char *text, adn_device *out);
+/** auto, cpu, cuda or cuda:N (GPU N, 0..1023); *index receives N (0 otherwise). */
+int cli_parse_device(const char *text, adn_device *out, int32_t *index);
+/** A whole number of bytes or pixels in lo..hi, with an optional K, M or G suffix (powers of
+ *  1024) when allow_suffix. */
+int cli_parse_u64(const char *option, const char *text, uint64_t lo, uint64_t hi, int allow_suffix, uint64_t *out);
 
 /** Splits "a,b,c" into a NULL-terminated array of copies (free with cli_free_list); NULL when out
  *  of memory.  Empty items are kept, so the caller can complain about them. */
@@ -58,6 +62,9 @@ typedef struct cli_shared_options {
     float depth_lo, depth_hi;
     int no_depth;
     adn_device device;
+    int32_t cuda_index;          /* --device cuda:N */
+    uint64_t memory_budget;      /* adn_context_params.memory_budget_bytes (0 = the library's default);
+                                    set by a program's own option, e.g. adn-stylize --memory-budget */
     int32_t threads;
     int preserve_color;
     int32_t style_size;
@@ -118,12 +125,30 @@ int cli_create_context(const cli_shared_options *o, const adn_model *model, adn_
  *  paths as inputs, so that no output can overwrite them. */
 void cli_add_bundle_inputs(cli_path_set *paths, const char *dir);
 
-/** Reads a style image and resizes it (long side style_size, 0 = keep).  Prints nothing: on
- *  failure the status is returned and adn_last_error() says why. */
-adn_status cli_read_style(const char *path, int32_t style_size, adn_image *style);
+/** How an image is brought to the size it is used at, as it is read (adn-stylize's --content-size,
+ *  --style-size, --max-side, --crop, --max-pixels, --fast-decode). */
+typedef struct cli_size_options {
+    int32_t short_side;      /* the shorter side becomes this (0 = keep) */
+    int32_t max_side;        /* then the longer side is at most this (0 = no limit) */
+    int crop;                /* then the centre square */
+    uint64_t max_pixels;     /* the reader's pixel limit (of the file and of the result) */
+    int decoder_scaling;     /* JPEG DCT scaling while decoding (pixels differ slightly) */
+} cli_size_options;
 
-/** Resizes img in place (bilinear, half-pixel centres) so its long side is long_side; 0 = keep. */
-adn_status cli_resize_long_side(adn_image *img, int32_t long_side);
+/** Reads a style image at the size it is used at (cli_read_sized, RGB).  Prints nothing: on
+ *  failure the status is returned and adn_last_error() says why. */
+adn_status cli_read_style(const char *path, const cli_size_options *size, adn_image *style);
+
+/** Reads an image resized while decoding (adn_read_params.short_side / max_side: the file's pixels
+ *  are never all in memory) and then cropped to its centre square when size->crop.  alpha may be
+ *  NULL.  Prints nothing; on failure both are empty and adn_last_error() says why. */
+adn_status cli_read_sized(const char *path, const cli_size_options *size, adn_pixel_mode mode, int raw_values,
+                          adn_image *img, adn_image *alpha, adn_image_info *info);
+
+/** Crops img in place to its centre square: side s = min(H, W), top-left corner at
+ *  (floor((H - s) / 2), floor((W - s) / 2)). */
+adn_status cli_crop_centre_square(adn_image *img);
+
 
 /** Resizes img in place to exactly height x width (no-op when it already is). */
 adn_status cli_resize_to(adn_image *img, int32_t height, int32_t width);

@@ -73,8 +73,26 @@ static int parse_chroma(const char *tag, y4m_chroma *out)
     return -1;
 }
 
-/* Applies one header token.  Readers must ignore tags they do not know, so F (rate), I (interlace),
- * A (aspect) and unknown X tags are accepted as they are; they reach the output with the header. */
+/* "num:den" with both parts in 0..2^31-1 into *num, *den; anything else leaves 0:0 (the tag still
+ * reaches the output unchanged with the header, so an odd one costs nothing but the --stats line). */
+static void parse_ratio(const char *text, int32_t *num, int32_t *den)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(text, &end, 10);
+    if (end == text || *end != ':' || errno != 0 || n < 0 || n > INT32_MAX)
+        return;
+    const char *rest = end + 1;
+    long d = strtol(rest, &end, 10);
+    if (end == rest || *end != '\0' || errno != 0 || d < 0 || d > INT32_MAX)
+        return;
+    *num = (int32_t)n;
+    *den = (int32_t)d;
+}
+
+/* Applies one header token.  Readers must ignore tags they do not know, so I (interlace) and
+ * unknown X tags are accepted as they are; F (rate) and A (aspect) are read for the record.  All
+ * reach the output with the header. */
 static int apply_token(y4m_header *h, char *token, int *seen_w, int *seen_h, char *err, size_t err_size)
 {
     switch (token[0]) {
@@ -98,6 +116,12 @@ static int apply_token(y4m_header *h, char *token, int *seen_w, int *seen_h, cha
                       "C420mpeg2, C420paldv, C420, C444)", token + 1);
             return -1;
         }
+        return 0;
+    case 'F':
+        parse_ratio(token + 1, &h->rate_num, &h->rate_den);
+        return 0;
+    case 'A':
+        parse_ratio(token + 1, &h->aspect_num, &h->aspect_den);
         return 0;
     case 'X':
         if (strcmp(token, "XCOLORRANGE=FULL") == 0 || strcmp(token, "X-COLORRANGE=FULL") == 0)
@@ -219,6 +243,14 @@ int y4m_write_frame(FILE *out, const y4m_frame *f)
         return -1;
     /* Flush each frame so that whatever happens later, the output ends on a frame boundary. */
     return fflush(out) == 0 ? 0 : -1;
+}
+
+double y4m_frame_mean_abs_difference(const y4m_frame *a, const y4m_frame *b)
+{
+    uint64_t sum = 0; /* exact: at most 255 per sample, 3 x 2^28 samples */
+    for (size_t i = 0; i < a->size; i++)
+        sum += (uint64_t)abs((int)a->buffer[i] - (int)b->buffer[i]);
+    return a->size ? (double)sum / (double)a->size : 0.0;
 }
 
 /* ----------------------------------------------------------------------------------------------

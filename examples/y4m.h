@@ -31,6 +31,10 @@ typedef struct y4m_header {
     int32_t height;
     y4m_chroma chroma;
     int full_range;          /* 1: XCOLORRANGE=FULL (Y, Cb, Cr over 0..255) */
+    /* F and A tags (frame rate, pixel aspect ratio) as num:den; 0:0 when absent or unreadable.
+     * They need no handling: the output header is the input's, so both pass through as given. */
+    int32_t rate_num, rate_den;
+    int32_t aspect_num, aspect_den;
     char line[Y4M_MAX_LINE]; /* the header line as read, with its '\n', for copying to the output */
     size_t line_length;
 } y4m_header;
@@ -61,6 +65,10 @@ int y4m_write_frame(FILE *out, const y4m_frame *frame);
 /** Frame -> planar 3 x H x W float RGB.  Values are NOT clipped to [0,1] (super-whites and
  *  out-of-gamut colours survive), so RGB -> YUV gives the same Y back up to rounding. */
 void y4m_frame_to_rgb(const y4m_header *header, const y4m_frame *frame, float *rgb);
+
+/** mean |a - b| over every sample of two frames of one header (all planes, 8-bit codes): the
+ *  frame-to-frame change that adn-video's flicker measure compares (docs/METHOD.md §8). */
+double y4m_frame_mean_abs_difference(const y4m_frame *a, const y4m_frame *b);
 
 /** Planar float RGB -> frame: chroma is averaged back onto its own sample positions and every
  *  code is rounded and clipped to 0..255.  Returns 0, or -1 (out of memory). */

@@ -100,7 +100,11 @@ ADN_API const char *adn_version(void);
 /** ADN_VERSION_NUMBER of the library actually loaded.  Thread-safe. */
 ADN_API int adn_version_number(void);
 /** Whether optional parts were compiled in: "torch", "cuda", "png", "jpeg".  Returns 1 or 0.
- *  "cuda" means the linked libtorch was built with CUDA (a GPU may still be absent).  Thread-safe. */
+ *  "cuda" means the linked libtorch was built with CUDA (a GPU may still be absent).
+ *  Also what the CPU running the process can do (cpuid, counted only where the OS enables the
+ *  registers): "avx2", "avx512f", "avx512_bf16", "amx_bf16", and "bf16" = torch is compiled in
+ *  and the CPU has AVX512_BF16 or AMX-BF16, i.e. ADN_PRECISION_BF16 loads on the CPU.
+ *  Thread-safe. */
 ADN_API int adn_has_feature(const char *name);
 
 /* ---------------------------------------------------------------------------------------------
@@ -223,6 +227,22 @@ typedef struct adn_read_params {
     adn_pixel_mode mode;   /**< default ADN_PIXELS_RGB */
     int32_t raw_values;    /**< 1: keep stored integer values (0..255 or 0..65535) instead of
                                 scaling to [0,1]; for depth maps.  Default 0. */
+    /* Resizing while reading (all 0 by default = the file's size).  For a file of H x W pixels let
+     * f = short_side / min(H, W) when short_side > 0, else 1; then, when max_side > 0 and
+     * f max(H, W) > max_side, f = max_side / max(H, W).  The side that sets f gets exactly that
+     * many pixels, the other max(1, floor(side f + 0.5)).  The pixels (and alpha) are resized
+     * bilinearly as adn_resize_bilinear does (half-pixel centres, no antialiasing), so the result
+     * equals reading the whole file and calling adn_resize_bilinear, bit for bit, but is made from
+     * two decoded rows at a time: memory is a few rows of the file plus the result.  (An
+     * interlaced PNG is decoded whole first.)  max_pixels limits both the file and the result;
+     * info still describes the file. */
+    int32_t short_side;      /**< > 0: the shorter side becomes this (smaller or larger) */
+    int32_t max_side;        /**< > 0: then the longer side is at most this (never enlarges) */
+    int32_t decoder_scaling; /**< 1: a JPEG is first decoded at scale n/8 by libjpeg's DCT
+                                  scaling, with the smallest n in 1..8 whose size is at least the
+                                  result's on both sides, then resized as above: faster and
+                                  smoother (the DCT scaling averages), but the pixels differ from
+                                  the exact path.  Default 0; PNG ignores it. */
 } adn_read_params;
 
 typedef struct adn_image_info {
@@ -273,9 +293,16 @@ ADN_API adn_status adn_image_read_memory(const void *data, size_t size, const ad
                                          adn_image *pixels, adn_image *alpha, adn_image_info *info);
 
 /** Writes 1- or 3-channel float pixels (clamped to [0,1]) with optional alpha to a PNG or JPEG
- *  chosen by the extension (.png, .jpg, .jpeg; case-insensitive).  JPEG drops alpha.  The file is
- *  written to a temporary name in the same folder and renamed, so a failure never leaves a partial
- *  output.  params may be NULL.  Thread-safe (distinct paths). */
+ *  chosen by the extension (.png, .jpg, .jpeg; case-insensitive).  JPEG drops alpha.  params may
+ *  be NULL.
+ *  Atomic and durable: the image is encoded in memory, written to a file without a name (Linux
+ *  O_TMPFILE; elsewhere a hidden temporary name in the same folder), flushed to disk (fsync),
+ *  given its name in one step (renamed over an existing file) and the folder is synced.  A
+ *  failure, a full disk or a kill -9 never leaves a partial output, and an existing file stays
+ *  until the new one is complete.  A path that exists as anything but a regular file (a folder, a
+ *  FIFO, a device such as /dev/null) is refused with ADN_ERR_IO and left alone; a symbolic link
+ *  at path is replaced by the new file.  Write errors are ADN_ERR_IO with the system's reason
+ *  ("No space left on device", "File too large").  Thread-safe (distinct paths). */
 ADN_API adn_status adn_image_write(const char *path, const adn_image *pixels, const adn_image *alpha,
                                    const adn_write_params *params);
 
@@ -375,7 +402,8 @@ ADN_API adn_status adn_strength_map(float alpha, const float *mask, const float 
                                     float *strength);
 
 /** Blend f = S * t + (1 - S) * fc for a C x N map with S of N values broadcast over channels.
- *  out may alias t or fc. */
+ *  S must be in [0,1] (ADN_ERR_INVALID_ARGUMENT otherwise, ADN_ERR_NON_FINITE for NaN/inf), so
+ *  finite maps give a finite result.  out may alias t or fc. */
 ADN_API adn_status adn_blend(const float *stylized, const float *content, const float *strength,
                              int32_t channels, int64_t n, float *out);
 
@@ -404,13 +432,30 @@ typedef enum adn_device {
     ADN_DEVICE_CUDA = 2  /**< fails with ADN_ERR_DEVICE if there is no usable GPU */
 } adn_device;
 
-/** Arithmetic of the encoder and decoder.  AdaIN statistics, the strength map and the blend are
- *  fp32 in every mode. */
+/** Arithmetic of the encoder and decoder (the depth network always runs in fp32).  The modules'
+ *  weights are converted at load time and they run on channels_last tensors of that type; the
+ *  features are converted back to fp32 before AdaIN, so the AdaIN statistics, the strength map,
+ *  the blend and the output are fp32 in every mode.  Measured tolerances (docs/PERFORMANCE.md,
+ *  "Precision"), output against the fp32 output on the same inputs:
+ *
+ *    FP32  exact: <= 1e-4 against the independent PyTorch reference (tests/test_pipeline.c
+ *          measures 6.1e-6 on its 44 cases), on every device.
+ *    BF16  PSNR >= 40 dB of the 8-bit output (tests/test_precision.c, the five shared test images,
+ *          synthetic official-layout bundle): measured 41.3 to 43.4 dB at a short side of 64
+ *          pixels; larger images measure higher (47 dB at 512 x 512 reported on an AMX machine).
+ *          CPU: needs AVX512_BF16 or AMX-BF16 (adn_has_feature("bf16")), otherwise adn_model_load
+ *          fails with ADN_ERR_UNSUPPORTED naming the missing extensions (no silent fallback: the
+ *          generic bf16 kernels are about 100 times slower than fp32).  The environment variable
+ *          ADN_BF16_ALLOW_EMULATION=1 loads it anyway, on those slow kernels, to test the bf16
+ *          path on any machine.  CUDA: allowed (not measured yet).  Bundles exported before
+ *          tools/adn_export/padding.py (reflection padding as aten::pad) are refused on the CPU
+ *          with ADN_ERR_UNSUPPORTED: libtorch 1.13 has no bf16 reflection-padding kernel; export
+ *          them again.
+ *    FP16  CUDA only (not measured yet); on the CPU ADN_ERR_UNSUPPORTED. */
 typedef enum adn_precision {
-    ADN_PRECISION_FP32 = 0, /**< exact: conformance <= 1e-4 against the reference (default) */
-    ADN_PRECISION_BF16 = 1, /**< CPU with AVX-512-BF16 or AMX; not implemented yet:
-                                 ADN_ERR_UNSUPPORTED */
-    ADN_PRECISION_FP16 = 2  /**< CUDA; not implemented yet: ADN_ERR_UNSUPPORTED */
+    ADN_PRECISION_FP32 = 0, /**< exact (default) */
+    ADN_PRECISION_BF16 = 1, /**< CPU with AVX512_BF16 or AMX-BF16, or CUDA; PSNR >= 40 dB */
+    ADN_PRECISION_FP16 = 2  /**< CUDA only */
 } adn_precision;
 
 /** Largest adn_model_params.n_threads accepted. */
@@ -421,11 +466,24 @@ typedef struct adn_model_params {
     adn_device device;          /**< default ADN_DEVICE_AUTO */
     int32_t cuda_device_index;  /**< default 0 */
     int32_t n_threads;          /**< CPU threads for torch, 0..ADN_MAX_THREADS; 0 = number of cores
-                                     (default).  libtorch has one process-wide pool: the last
-                                     model loaded sets it */
+                                     (default).  libtorch has one process-wide pool, sized once by
+                                     the first model loaded in the process; a later load asking
+                                     for a different count keeps the first (it logs a warning) */
     int32_t load_depth;         /**< 1: load depth.pt if present (default 1) */
-    int32_t optimize;           /**< 1: freeze + optimize_for_inference after loading (default 1) */
+    int32_t optimize;           /**< 1: freeze + optimize_for_inference after loading (default 1).
+                                     On a CPU model it also makes libtorch allocate its CPU
+                                     blocks of 4 MiB and more on transparent huge pages
+                                     (madvise): the activations of a large image otherwise cost
+                                     one page fault per 4 KiB every call (docs/PERFORMANCE.md).
+                                     Process-wide and once; blocks are still freed at once, and
+                                     an allocator the host installed with a higher priority is
+                                     kept */
     adn_precision precision;    /**< default ADN_PRECISION_FP32 */
+    int32_t trust_unsealed;     /**< 1: also load a bundle without manifest.txt (one made by hand,
+                                     not by tools/adn-export), after a structural check of each
+                                     .pt archive.  Default 0: such a bundle is refused with
+                                     ADN_ERR_MODEL, saying how to seal it (`adn-export --seal
+                                     DIR`).  A manifest that is present is always checked. */
 } adn_model_params;
 
 typedef enum adn_depth_kind {
@@ -453,9 +511,22 @@ static inline adn_model_params adn_model_default_params(void) {
 }
 
 /** Loads and validates a bundle directory (probe forward of every module).  params may be NULL.
- *  Errors: ADN_ERR_MODEL (missing file, not TorchScript, wrong shapes or channel mismatch; the
- *  message names the file), ADN_ERR_DEVICE, ADN_ERR_UNSUPPORTED (no backend, or a precision not
- *  available).  *out is NULL on failure.  The model is read-only afterwards.  Thread-safe. */
+ *
+ *  A TorchScript bundle is code: loading one runs what its author wrote, with this process's
+ *  rights.  Load only bundles from a trusted source.  Before libtorch reads a byte, the library
+ *  checks in C that every module file (encoder.pt, decoder.pt, depth.pt) is a regular file (not a
+ *  FIFO, directory, device or symbolic-link loop), not empty, at most 4 GiB and not sparse, and
+ *  that the bundle is sealed: its manifest.txt (written by tools/adn-export, or by `adn-export
+ *  --seal DIR` for a hand-made bundle) lists each module with the size and SHA-256 its bytes
+ *  have.  The seal catches corruption, truncation and files changed or mixed up after export; it
+ *  is not a signature, since whoever can write the folder can seal it again.  libtorch then parses
+ *  exactly the bytes that were checked.  See trust_unsealed for bundles without a manifest.
+ *
+ *  Errors: ADN_ERR_MODEL (missing, non-regular or unsealed file, manifest mismatch, not
+ *  TorchScript, wrong shapes, dtype or channel mismatch, a probe that fails or gives NaN; the
+ *  message names the file), ADN_ERR_OUT_OF_MEMORY, ADN_ERR_DEVICE, ADN_ERR_UNSUPPORTED (no
+ *  backend, or a precision not available).  *out is NULL on failure.  The model is read-only
+ *  afterwards.  Thread-safe. */
 ADN_API adn_status adn_model_load(const char *bundle_dir, const adn_model_params *params, adn_model **out);
 
 /** Frees a model (NULL is fine).  All its styles and contexts must be freed first.  Not thread-safe
@@ -495,11 +566,55 @@ typedef enum adn_stage {
  *  output (a caller's out buffer is untouched). */
 typedef int (*adn_progress_callback)(adn_stage next_stage, void *user_data);
 
+/** Memory for the networks' activations that a context with memory_budget_bytes = 0 allows on top
+ *  of the whole-image buffers of a call (see adn_context_params). */
+#define ADN_DEFAULT_NETWORK_MEMORY ((uint64_t)768 << 20)
+
+/* Memory budget and tiling
+ * ------------------------
+ * Before any work, adn_stylize estimates the memory of the call from the sizes and the bundle's
+ * channel count C (h x w = the feature map of the content padded to H' x W', multiples of 8):
+ *
+ *   whole-image buffers  I = 4 C h w              the features of the whole image (kept: the AdaIN
+ *                                                 statistics are those of the whole image)
+ *                          + 12 H W               the decoded image (the output the library
+ *                                                 allocates, or the staging of a caller's)
+ *                          + 4 H' W' m            m one-channel maps at content size: 5 with depth
+ *                                                 from the network, 4 from the caller, +3 with an
+ *                                                 invalid value, +1 with temporal smoothing, +1
+ *                                                 with a mask, +K with K region masks, +3 with
+ *                                                 scene-cut detection (the previous frame)
+ *                          + 4 h w (11 + K)       maps and the AdaIN work at feature resolution
+ *                                                 (K: region masks only)
+ *                          + 12 Hs Ws + 4 C hs ws the largest style, with preserve_color
+ *   one network pass over P pixels  N(P) = 1036 P + 8 C P / 64
+ *
+ * 1036 bytes per pixel are 4 live copies of the widest activation, 64 channels x 4 bytes at full
+ * resolution in both VGG-19 to relu4_1 and the pytorch-AdaIN decoder (a layer's input, its
+ * reflection-padded copy, its output, oneDNN's reordered copy; libtorch 1.13 measures 794 and
+ * 851), plus 12 for the RGB side; 8 C / 64 is the pass's features.  The estimate uses these
+ * figures for every bundle.  Untiled the call needs I + N(H' W').  When that is above the budget,
+ * the encoder and the decoder run over tiles instead: the largest tiles (a multiple of 8 pixels,
+ * plus a halo of the bundle's adn_receptive_field, docs/MODELS.md) with I + N(tile) within the
+ * budget.  Only the activations are tiled, so the output equals the untiled one within float
+ * rounding (<= 1e-4), without seams.  Refused up front with ADN_ERR_TOO_LARGE, the message giving
+ * the estimate: a call for which even a 64 x 64 core with its halo does not fit, and one that
+ * needs tiling with a bundle that declares no adn_receptive_field.  Not counted: the content, an
+ * output buffer the caller allocated, the loaded model and libtorch itself (about 0.3 GiB on CPU), and the depth
+ * network's own work (it sees the whole image; MiDaS-style modules resize it to 256 pixels
+ * first).  With the default budget a 4096 x 4096 image with the synthetic VGG bundle and its
+ * depth network peaks at about 2.0 GiB RSS on CPU, process and images included, and 7680 x 4320 at
+ * about 3.6 GiB (docs/PERFORMANCE.md, "Memory"). */
 typedef struct adn_context_params {
     size_t struct_size;             /**< sizeof(adn_context_params) as the caller compiled it */
     float depth_lo, depth_hi;       /**< initial depth range R(D) = lo + (hi - lo) D; default 0, 1 */
     adn_progress_callback progress; /**< optional, default NULL */
     void *progress_user_data;
+    uint64_t memory_budget_bytes;   /**< the most one call's estimate may reach (model above);
+                                         0 (default) = its whole-image buffers I plus
+                                         ADN_DEFAULT_NETWORK_MEMORY, so images up to about
+                                         850 x 850 run untiled and larger ones over tiles; UINT64_MAX
+                                         never tiles */
 } adn_context_params;
 
 ADN_API adn_status adn_context_params_init(adn_context_params *params, size_t struct_size);
@@ -528,8 +643,9 @@ ADN_API adn_status adn_set_depth_range(adn_context *ctx, float lo, float hi);
 /** Reads the context's depth range.  Either pointer may be NULL.  One thread at a time. */
 ADN_API adn_status adn_context_get_depth_range(const adn_context *ctx, float *lo, float *hi);
 
-/** Forgets the temporal state (video: smoothed depth and depth range), e.g. at a scene cut; the
- *  next frame is processed exactly as a first frame.  Also drops the last depth/strength maps.
+/** Forgets the temporal state (video: smoothed depth, depth range and content statistics, and the
+ *  previous frame of the scene-cut detector), e.g. at a scene cut; the next frame is processed
+ *  exactly as a first frame.  Also drops the last depth/strength maps.
  *  One thread at a time. */
 ADN_API adn_status adn_context_reset(adn_context *ctx);
 
@@ -621,16 +737,26 @@ ADN_API adn_status adn_context_get_timings(const adn_context *ctx, adn_timings *
  * ------------------------------------------------------------------------------------------- */
 #ifdef ADN_EXPERIMENTAL_API
 
-/** Temporal smoothing for video in a context (docs/METHOD.md §8), applied by adn_stylize to the
- *  depth path only.  Both 0 (the default) = every frame exact on its own.  The state restarts on
- *  adn_context_reset, on a change of frame size, and on a change of depth source.
- *  Experimental because the video work (content-statistics smoothing, scene-cut detection) will
- *  extend it. */
+/** Temporal smoothing for video in a context (docs/METHOD.md §8), applied by adn_stylize: the
+ *  depth path (depth_ema, range_ema), AdaIN's content statistics (content_stats_ema) and a
+ *  scene-cut detector that restarts the state (scene_cut_threshold).  All 0 (the default) = every
+ *  frame exact on its own.  The state restarts on adn_context_reset, on adn_context_set_temporal,
+ *  on a change of frame size, on a change of depth source (the depth part) and at a detected
+ *  scene cut.  Experimental: the video work may still change it. */
 typedef struct adn_temporal_params {
     size_t struct_size; /**< sizeof(adn_temporal_params) as the caller compiled it */
     float depth_ema;    /**< a in [0,1): D'_t = a D'_{t-1} + (1 - a) D_t; 0 = off */
     float range_ema;    /**< b in [0,1): EMA of the raw depth's min and max used to normalise;
                              0 = off (per-frame min/max) */
+    float content_stats_ema;   /**< c in [0,1): EMA of the per-channel mean and std of the
+                                    content features that AdaIN normalises with:
+                                    mu'_t = c mu'_{t-1} + (1 - c) mu_t, sigma' likewise; 0 = off
+                                    (each frame's own statistics).  Calls with region_masks keep
+                                    their per-region statistics exact and restart this state */
+    float scene_cut_threshold; /**< >= 0: a frame whose mean |in_t - in_{t-1}| over its 3 x H x W
+                                    values (RGB in [0,1]) is above this is a scene cut and is
+                                    processed as a first frame; 0 = off.  Costs a copy of each
+                                    frame in the context */
 } adn_temporal_params;
 
 ADN_API adn_status adn_temporal_params_init(adn_temporal_params *params, size_t struct_size);

@@ -10,6 +10,7 @@
 typedef struct channel_moments {
     double mean;
     double std;
+    float min, max; /* of the selected values: where an affine map of them is largest */
 } channel_moments;
 
 /* Largest element count we accept for one buffer: every index and byte count then fits ptrdiff_t. */
@@ -66,12 +67,17 @@ static int region_is_empty(const float *mask, int64_t n) {
 static int row_moments(const float *row, const float *weight, int64_t n, double eps, channel_moments *out) {
     double sum = 0;
     int64_t count = 0;
+    float lo = INFINITY, hi = -INFINITY;
     for (int64_t i = 0; i < n; ++i) {
         if (!is_selected(weight, i)) continue;
         sum += row[i];
+        lo = row[i] < lo ? row[i] : lo;
+        hi = row[i] > hi ? row[i] : hi;
         ++count;
     }
     if (!isfinite(sum)) return 0;
+    out->min = lo;
+    out->max = hi;
     if (count == 0) {
         out->mean = 0;
         out->std = sqrt(eps);
@@ -103,7 +109,7 @@ static adn_status stats_impl(const char *fn, const float *x, int32_t channels, i
                              float eps, float *mean, float *std) {
     if (!mean || !std) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: mean/std output is NULL", fn);
     for (int32_t c = 0; c < channels; ++c) {
-        channel_moments m = {0.0, 1.0};
+        channel_moments m = {.mean = 0.0, .std = 1.0};
         if (!row_moments(x + (int64_t)c * n, weight, n, eps, &m))
             return adn_fail(ADN_ERR_NON_FINITE, "%s: channel %d contains NaN or infinity", fn, (int)c);
         mean[c] = (float)m.mean;
@@ -132,6 +138,28 @@ adn_status adn_channel_stats_masked(const float *x, int32_t channels, int64_t n,
     return stats_impl(fn, x, channels, n, weight, eps, mean, std);
 }
 
+/* One output value, exactly as apply_adain computes it. */
+static float adain_value(float x, double shift, double scale, double style_mean) {
+    return (float)((x - shift) * scale + style_mean);
+}
+
+/* Finite statistics can still give an output beyond FLT_MAX (a style std of 3.4e38 times a
+ * standardised value above 1).  adain_value is non-decreasing in x (scale >= 0, and every double
+ * operation and the rounding to float are monotonic), so its extremes over a channel are at the
+ * channel's min and max: checking those two finds any overflow before a byte is written, which
+ * matters because out may alias x. */
+static adn_status check_adain_range(const char *fn, int32_t channels, const channel_moments *content,
+                                    const double *style_mean, const double *style_std) {
+    for (int32_t c = 0; c < channels; ++c) {
+        const double scale = style_std[c] / content[c].std, shift = content[c].mean;
+        if (!isfinite(adain_value(content[c].min, shift, scale, style_mean[c])) ||
+            !isfinite(adain_value(content[c].max, shift, scale, style_mean[c])))
+            return adn_fail(ADN_ERR_NON_FINITE, "%s: channel %d of the result overflows float (style std %g, mean %g)", fn,
+                            (int)c, style_std[c], style_mean[c]);
+    }
+    return ADN_OK;
+}
+
 /* out_c = style_std_c * (x_c - content_mean_c) / content_std_c + style_mean_c for every channel,
  * with the per-channel factor computed once in double. */
 static void apply_adain(const float *x, int32_t channels, int64_t n, const channel_moments *content,
@@ -140,7 +168,7 @@ static void apply_adain(const float *x, int32_t channels, int64_t n, const chann
         const float *row = x + (int64_t)c * n;
         float *dst = out + (int64_t)c * n;
         double scale = style_std[c] / content[c].std, shift = content[c].mean;
-        for (int64_t i = 0; i < n; ++i) dst[i] = (float)((row[i] - shift) * scale + style_mean[c]);
+        for (int64_t i = 0; i < n; ++i) dst[i] = adain_value(row[i], shift, scale, style_mean[c]);
     }
 }
 
@@ -180,7 +208,8 @@ adn_status adn_adain(const float *x, int32_t channels, int64_t n, const float *s
             s.style_mean[c] = style_mean[c];
             s.style_std[c] = style_std[c];
         }
-        apply_adain(x, channels, n, s.content, s.style_mean, s.style_std, out);
+        st = check_adain_range(fn, channels, s.content, s.style_mean, s.style_std);
+        if (st == ADN_OK) apply_adain(x, channels, n, s.content, s.style_mean, s.style_std, out);
     }
     scratch_free(&s);
     return st;
@@ -239,7 +268,8 @@ adn_status adn_adain_interpolate(const float *x, int32_t channels, int64_t n, in
             s.style_mean[c] = mean;
             s.style_std[c] = std;
         }
-        apply_adain(x, channels, n, s.content, s.style_mean, s.style_std, out);
+        st = check_adain_range(fn, channels, s.content, s.style_mean, s.style_std);
+        if (st == ADN_OK) apply_adain(x, channels, n, s.content, s.style_mean, s.style_std, out);
     }
     scratch_free(&s);
     return st;
@@ -277,7 +307,7 @@ adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n, int32_
         for (int64_t i = 0; i < n; ++i) dst[i] = 0.0f;
         for (int32_t k = 0; k < n_styles; ++k) {
             const float *mask = masks + (int64_t)k * n;
-            channel_moments m = {0.0, 1.0};
+            channel_moments m = {.mean = 0.0, .std = 1.0};
             row_moments(row, empty[k] ? NULL : mask, n, eps, &m); /* cannot fail: x was checked above */
             double scale = style_std[(int64_t)k * channels + c] / m.std;
             double shift = style_mean[(int64_t)k * channels + c];
@@ -285,5 +315,8 @@ adn_status adn_adain_regions(const float *x, int32_t channels, int64_t n, int32_
         }
     }
     free(empty);
+    /* A sum of K terms has no single extreme to check first; out aliases nothing, so look after. */
+    if (!adn_all_finite(out, map_size))
+        return adn_fail(ADN_ERR_NON_FINITE, "%s: the result overflows float (style statistics too large)", fn);
     return ADN_OK;
 }

@@ -30,7 +30,18 @@ typedef struct adn_bundle_attrs {
     int64_t encoder_channels, encoder_downsample;
     int64_t decoder_channels, decoder_upsample;
     int has_depth; /* depth.pt was found and loaded */
+    /* Optional adn_receptive_field of encoder and decoder (pixels, one side; -1 = undeclared):
+     * what tiled encoding and decoding need for their halo (lib/tiling.h). */
+    int64_t encoder_receptive_field, decoder_receptive_field;
 } adn_bundle_attrs;
+
+/** A module file of a bundle as lib/ read and verified it (lib/bundle_files.c).  The backend
+ *  parses these bytes and never opens the bundle's files itself. */
+typedef struct adn_module_bytes {
+    const char *name; /* "encoder.pt", ... for messages */
+    const uint8_t *data;
+    size_t size;
+} adn_module_bytes;
 
 /** Sizes of a tensor as (C, H, W) for a [1, C, H, W] tensor. */
 typedef struct adn_tensor_dims {
@@ -42,11 +53,13 @@ typedef struct adn_backend_ops {
     /** 1 if the backend can use CUDA at all (its build has it). */
     int has_cuda;
 
-    /** Loads the modules of bundle_dir for params->device / precision and reads their attributes.
+    /** Loads the modules from their bytes (depth NULL: none) for params->device / precision and
+     *  reads their attributes.  The bytes belong to the caller and may be freed once this returns.
      *  *state receives the backend's model state; *device the device resolved (CPU or CUDA) and
      *  *cuda_index the GPU (-1 on CPU). */
-    adn_status (*load)(const char *bundle_dir, const adn_model_params *params, void **state, adn_bundle_attrs *attrs,
-                       adn_device *device, int32_t *cuda_index);
+    adn_status (*load)(const adn_module_bytes *encoder, const adn_module_bytes *decoder, const adn_module_bytes *depth,
+                       const adn_model_params *params, void **state, adn_bundle_attrs *attrs, adn_device *device,
+                       int32_t *cuda_index);
     /** After lib/ has accepted the attributes: optimise for inference (params->optimize) and make
      *  the state ready for concurrent use. */
     adn_status (*prepare)(void *state, const adn_model_params *params);
@@ -70,6 +83,10 @@ typedef struct adn_backend_ops {
     adn_status (*decode)(void *state, adn_tensor *features, int32_t expect_height, int32_t expect_width, float *out,
                          int32_t out_height, int32_t out_width);
     void (*tensor_free)(adn_tensor *t);
+    /** A [1, C, H, W] float32 tensor on the model's device holding a copy of C x H x W host
+     *  memory: a feature tile for the decoder (lib/tiling.c). */
+    adn_status (*tensor_from_host)(void *state, const float *data, int32_t channels, int32_t height, int32_t width,
+                                   adn_tensor **out);
 } adn_backend_ops;
 
 /** The backend this build has, or NULL (a build without torch). */

@@ -38,8 +38,13 @@ adn_status adn_blend(const float *stylized, const float *content, const float *s
     if (n > max_elements / channels)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: %d x %lld values is too large", fn, (int)channels,
                         (long long)n);
-    /* S is n values (cheap to check); the feature maps are passed through like any linear map. */
+    /* S is n values (cheap to check).  With S in [0,1] each output is a convex combination of two
+     * floats, so finite inputs give finite outputs; an S outside it could overflow (S = 1e30). */
     if (!adn_all_finite(strength, n)) return adn_fail(ADN_ERR_NON_FINITE, "%s: strength contains NaN or infinity", fn);
+    for (int64_t i = 0; i < n; ++i)
+        if (strength[i] < 0.0f || strength[i] > 1.0f)
+            return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: strength[%lld] = %g is outside [0,1]", fn, (long long)i,
+                            (double)strength[i]);
     for (int32_t c = 0; c < channels; ++c) {
         const float *t = stylized + (int64_t)c * n, *fc = content + (int64_t)c * n;
         float *dst = out + (int64_t)c * n;

@@ -3,6 +3,7 @@
  * precise message instead of inside adn_stylize. */
 #include "bundle.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,15 @@ static adn_status check_int(int64_t value, const char *file, const char *name) {
     if (value == -1) return adn_fail(ADN_ERR_MODEL, "%s: missing int attribute '%s' (see docs/MODELS.md)", file, name);
     if (value < 1 || value > 65536)
         return adn_fail(ADN_ERR_MODEL, "%s: attribute '%s' = %lld is out of range", file, name, (long long)value);
+    return ADN_OK;
+}
+
+/* The optional adn_receptive_field: -1 (absent) passes as "undeclared"; 0 is a pointwise or
+ * blockwise network (the analytic pair). */
+static adn_status check_receptive_field(int64_t value, const char *file, int32_t *out) {
+    if (value > 65536)
+        return adn_fail(ADN_ERR_MODEL, "%s: attribute 'adn_receptive_field' = %lld is out of range", file, (long long)value);
+    *out = value < 0 ? -1 : (int32_t)value;
     return ADN_OK;
 }
 
@@ -35,6 +45,9 @@ adn_status adn_bundle_check_attrs(const adn_bundle_attrs *a, adn_bundle_info *in
     if (a->decoder_upsample != a->encoder_downsample)
         return adn_fail(ADN_ERR_MODEL, "scale mismatch: encoder.pt downsamples by %lld, decoder.pt upsamples by %lld",
                         (long long)a->encoder_downsample, (long long)a->decoder_upsample);
+    if ((st = check_receptive_field(a->encoder_receptive_field, "encoder.pt", &info->encoder_receptive_field)) ||
+        (st = check_receptive_field(a->decoder_receptive_field, "decoder.pt", &info->decoder_receptive_field)))
+        return st;
     info->channels = (int32_t)a->encoder_channels;
     info->downsample = (int32_t)a->encoder_downsample;
     info->depth_kind = ADN_DEPTH_KIND_NONE;
@@ -74,13 +87,28 @@ static void fill_probe_image(float *rgb, size_t count) {
     }
 }
 
+/* A probe's network output must be finite: a module that gives NaN on plain pixels is broken. */
+static adn_status check_probe_output(const float *values, size_t count, const char *file) {
+    if (adn_all_finite(values, (int64_t)count)) return ADN_OK;
+    return adn_fail(ADN_ERR_MODEL, "%s produced NaN or infinity on the probe image at load", file);
+}
+
+static adn_status check_probe_tensor(const adn_backend_ops *ops, adn_tensor *t, const adn_tensor_dims *dims, const char *file) {
+    float *data = NULL;
+    adn_status st = ops->host_view(t, &data);
+    if (st) return st;
+    return check_probe_output(data, (size_t)dims->channels * (size_t)dims->height * (size_t)dims->width, file);
+}
+
 static adn_status probe_encoder_decoder(const adn_backend_ops *ops, void *state, const adn_bundle_info *info,
                                         float *rgb, int32_t size) {
     adn_tensor *features = NULL;
     adn_tensor_dims dims;
     adn_status st = ops->encode(state, rgb, size, size, &features, &dims);
     if (st == ADN_OK) st = adn_bundle_check_features(info, &dims, size, size);
+    if (st == ADN_OK) st = check_probe_tensor(ops, features, &dims, "encoder.pt");
     if (st == ADN_OK) st = ops->decode(state, features, size, size, rgb, size, size);
+    if (st == ADN_OK) st = check_probe_output(rgb, 3 * (size_t)size * (size_t)size, "decoder.pt");
     ops->tensor_free(features);
     return st;
 }
@@ -90,8 +118,18 @@ static adn_status probe_depth(const adn_backend_ops *ops, void *state, float *rg
     adn_tensor *map = NULL;
     adn_tensor_dims dims;
     adn_status st = ops->depth(state, rgb, 19, 13, &map, &dims);
+    if (st == ADN_OK) st = check_probe_tensor(ops, map, &dims, "depth.pt");
     ops->tensor_free(map);
     return st;
+}
+
+/* A module that raises on the probe is a bad bundle (ADN_ERR_MODEL), not an internal failure as
+ * the same error would be in adn_stylize; running out of memory stays what it is. */
+static adn_status as_model_error(adn_status st) {
+    if (st != ADN_ERR_INTERNAL) return st;
+    char cause[1024];
+    snprintf(cause, sizeof cause, "%s", adn_last_error());
+    return adn_fail(ADN_ERR_MODEL, "%s (on the probe image at load)", cause);
 }
 
 adn_status adn_bundle_probe(const adn_backend_ops *ops, void *state, const adn_bundle_info *info) {
@@ -106,5 +144,5 @@ adn_status adn_bundle_probe(const adn_backend_ops *ops, void *state, const adn_b
         st = probe_depth(ops, state, rgb);
     }
     free(rgb);
-    return st;
+    return as_model_error(st);
 }

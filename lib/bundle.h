@@ -10,6 +10,9 @@ typedef struct adn_bundle_info {
     int32_t channels;   /* encoder output channels = decoder input channels */
     int32_t downsample; /* encoder downsampling = decoder upsampling */
     adn_depth_kind depth_kind;
+    /* adn_receptive_field of encoder.pt (input pixels) and decoder.pt (output pixels) beyond an
+     * 8x8 block, one side; -1 where the bundle does not declare it (then it cannot be tiled). */
+    int32_t encoder_receptive_field, decoder_receptive_field;
 } adn_bundle_info;
 
 /** Checks the modules' contract attributes (kinds, channel and scale agreement, depth output). */

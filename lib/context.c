@@ -1,8 +1,7 @@
 /* Contexts: per-thread / per-stream state.  A context owns the work buffers that adn_stylize reuses
  * between calls, the depth range, the last D and S, the last timings, the temporal state for video
  * and the progress callback.  It is used by one thread at a time; the model it points to is
- * shared. */
-#define ADN_EXPERIMENTAL_API 1
+ * shared.  The temporal parameters and state are in lib/temporal.c and lib/depth_path.c. */
 #include "model_internal.h"
 
 #include <stdlib.h>
@@ -14,6 +13,7 @@ static const adn_context_params context_defaults = {
     .depth_hi = 1.0f,
     .progress = NULL,
     .progress_user_data = NULL,
+    .memory_budget_bytes = 0,
 };
 
 adn_status adn_context_params_init(adn_context_params *params, size_t struct_size) {
@@ -40,6 +40,7 @@ adn_status adn_context_create(const adn_model *model, const adn_context_params *
     ctx->depth_hi = p.depth_hi;
     ctx->progress = p.progress;
     ctx->progress_user_data = p.progress_user_data;
+    ctx->memory_budget = p.memory_budget_bytes;
     ctx->timings.struct_size = sizeof ctx->timings;
     *out = ctx;
     return ADN_OK;
@@ -47,9 +48,11 @@ adn_status adn_context_create(const adn_model *model, const adn_context_params *
 
 static void workspace_release(adn_workspace *w) {
     adn_buffer *buffers[] = {&w->padded_rgb, &w->style_mean, &w->style_std, &w->matched_style, &w->target,
-                             &w->region_masks, &w->mask, &w->depth_now, &w->range_full, &w->valid, &w->range, &w->equal_weights, &w->decoded};
+                             &w->region_masks, &w->mask, &w->depth_now, &w->range_full, &w->valid, &w->range, &w->equal_weights, &w->decoded,
+                             &w->features, &w->style_features, &w->chunk_stats};
     for (size_t i = 0; i < sizeof buffers / sizeof buffers[0]; ++i) adn_buffer_release(buffers[i]);
     adn_feature_map_scratch_release(&w->map_scratch);
+    adn_tiling_scratch_release(&w->tiling);
 }
 
 void adn_context_free(adn_context *ctx) {
@@ -57,7 +60,7 @@ void adn_context_free(adn_context *ctx) {
     workspace_release(&ctx->work);
     adn_buffer_release(&ctx->results.depth);
     adn_buffer_release(&ctx->results.strength);
-    adn_buffer_release(&ctx->temporal.depth);
+    adn_temporal_release(&ctx->temporal);
     free(ctx);
 }
 
@@ -81,8 +84,7 @@ adn_status adn_context_get_depth_range(const adn_context *ctx, float *lo, float 
 
 adn_status adn_context_reset(adn_context *ctx) {
     if (!ctx) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_context_reset: context is NULL");
-    ctx->temporal.valid = 0;
-    ctx->temporal.range_valid = 0;
+    adn_temporal_forget(&ctx->temporal);
     ctx->results.has_depth = ctx->results.has_strength = 0;
     return ADN_OK;
 }
@@ -123,30 +125,4 @@ adn_status adn_context_get_strength(const adn_context *ctx, adn_image *out) {
 adn_status adn_context_get_timings(const adn_context *ctx, adn_timings *out) {
     if (!ctx || !out) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_context_get_timings: NULL argument");
     return adn_struct_write(out, &ctx->timings, sizeof ctx->timings, "adn_timings");
-}
-
-/* ---- experimental: temporal smoothing -------------------------------------------------------- */
-
-static const adn_temporal_params temporal_defaults = {
-    .struct_size = sizeof(adn_temporal_params), .depth_ema = 0.0f, .range_ema = 0.0f};
-
-adn_status adn_temporal_params_init(adn_temporal_params *params, size_t struct_size) {
-    return adn_struct_init(params, struct_size, &temporal_defaults, sizeof temporal_defaults, "adn_temporal_params");
-}
-
-static int is_ema_factor(float v) { return v >= 0.0f && v < 1.0f; } /* 1 would freeze the first frame */
-
-adn_status adn_context_set_temporal(adn_context *ctx, const adn_temporal_params *params) {
-    if (!ctx || !params) return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_context_set_temporal: NULL argument");
-    adn_temporal_params p = temporal_defaults;
-    adn_status st = adn_struct_read(&p, sizeof p, params, "adn_temporal_params");
-    if (st) return st;
-    if (!is_ema_factor(p.depth_ema) || !is_ema_factor(p.range_ema))
-        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_context_set_temporal: depth_ema and range_ema must be in [0,1) (got %g, %g)",
-                        p.depth_ema, p.range_ema);
-    ctx->temporal.depth_ema = p.depth_ema;
-    ctx->temporal.range_ema = p.range_ema;
-    ctx->temporal.valid = 0;
-    ctx->temporal.range_valid = 0;
-    return ADN_OK;
 }

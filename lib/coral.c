@@ -119,6 +119,14 @@ static adn_status check_image3(const char *fn, const char *what, const float *im
     return ADN_OK;
 }
 
+/* out = M (x - mean_s) + mean_c for style pixel p. */
+static void coral_pixel(const float *style, int64_t n_style, int64_t p, const double style_mean[3], const mat3 m,
+                        const double content_mean[3], float v[3]) {
+    double d[3];
+    for (int k = 0; k < 3; ++k) d[k] = style[k * n_style + p] - style_mean[k];
+    for (int i = 0; i < 3; ++i) v[i] = (float)(m[i][0] * d[0] + m[i][1] * d[1] + m[i][2] * d[2] + content_mean[i]);
+}
+
 adn_status adn_coral(const float *style, int64_t n_style, const float *content, int64_t n_content, float *out) {
     static const char fn[] = "adn_coral";
     adn_status st = check_image3(fn, "style", style, n_style);
@@ -140,11 +148,19 @@ adn_status adn_coral(const float *style, int64_t n_style, const float *content, 
     for (int i = 0; i < 3; ++i)
         for (int j = 0; j < 3; ++j) m[i][j] = s.std[j] > 0 ? c.std[i] * transfer[i][j] / s.std[j] : 0.0;
 
+    /* Finite inputs can still map beyond FLT_MAX (content values of +-3e38 have a std to match).
+     * out may alias style, so every value is checked in a first pass before any is written. */
     for (int64_t p = 0; p < n_style; ++p) {
-        double d[3]; /* all three read before writing: out may alias style */
-        for (int k = 0; k < 3; ++k) d[k] = style[k * n_style + p] - s.mean[k];
-        for (int i = 0; i < 3; ++i)
-            out[i * n_style + p] = (float)(m[i][0] * d[0] + m[i][1] * d[1] + m[i][2] * d[2] + c.mean[i]);
+        float v[3];
+        coral_pixel(style, n_style, p, s.mean, m, c.mean, v);
+        if (!isfinite(v[0]) || !isfinite(v[1]) || !isfinite(v[2]))
+            return adn_fail(ADN_ERR_NON_FINITE, "%s: the re-coloured style overflows float (content std %g, %g, %g)", fn,
+                            c.std[0], c.std[1], c.std[2]);
+    }
+    for (int64_t p = 0; p < n_style; ++p) {
+        float v[3]; /* all three read before writing: out may alias style */
+        coral_pixel(style, n_style, p, s.mean, m, c.mean, v);
+        for (int i = 0; i < 3; ++i) out[i * n_style + p] = v[i];
     }
     return ADN_OK;
 }

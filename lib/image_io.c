@@ -1,10 +1,10 @@
-/* Image files: format detection, integer <-> float conversion, and the write-to-temp-then-rename
- * discipline.  The codecs (png_io.c, jpeg_io.c) only move integer samples; see image_codecs.h. */
+/* Image files: format detection, integer <-> float conversion, and encoding in memory for the
+ * atomic, durable write of lib/atomic_write.c.  The codecs (png_io.c, jpeg_io.c) only move integer
+ * samples; see image_codecs.h. */
+#include "atomic_write.h"
 #include "image_codecs.h"
 
 #include <errno.h>
-#include <fcntl.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +19,8 @@ static const uint8_t png_signature[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, 
 static const uint8_t jpeg_signature[3] = {0xff, 0xd8, 0xff};
 
 static const adn_read_params read_defaults = {
-    .struct_size = sizeof(adn_read_params), .max_pixels = ADN_DEFAULT_MAX_PIXELS, .mode = ADN_PIXELS_RGB, .raw_values = 0};
+    .struct_size = sizeof(adn_read_params), .max_pixels = ADN_DEFAULT_MAX_PIXELS, .mode = ADN_PIXELS_RGB, .raw_values = 0,
+    .short_side = 0, .max_side = 0, .decoder_scaling = 0};
 static const adn_write_params write_defaults = {
     .struct_size = sizeof(adn_write_params), .jpeg_quality = 95, .png_bit_depth = 8};
 
@@ -82,18 +83,18 @@ static adn_file_format sniff_format(const uint8_t *head, size_t n) {
 }
 
 static adn_status decode_file(FILE *file, const char *path, adn_file_format format, uint64_t max_pixels,
-                              adn_raster *raster, adn_image_info *info) {
-    (void)file, (void)max_pixels, (void)raster, (void)info; /* unused when a codec is left out */
+                              adn_row_sink *sink, adn_raster *raster, adn_image_info *info) {
+    (void)file, (void)max_pixels, (void)sink, (void)raster, (void)info; /* unused when a codec is left out */
     switch (format) {
     case ADN_FORMAT_PNG:
 #ifdef ADN_HAVE_PNG
-        return adn_png_read(file, path, max_pixels, raster, info);
+        return adn_png_read(file, path, max_pixels, sink, raster, info);
 #else
         return adn_fail(ADN_ERR_UNSUPPORTED, "'%s' is a PNG file but this build has no PNG support", path);
 #endif
     case ADN_FORMAT_JPEG:
 #ifdef ADN_HAVE_JPEG
-        return adn_jpeg_read(file, path, max_pixels, raster, info);
+        return adn_jpeg_read(file, path, max_pixels, sink, raster, info);
 #else
         return adn_fail(ADN_ERR_UNSUPPORTED, "'%s' is a JPEG file but this build has no JPEG support", path);
 #endif
@@ -102,9 +103,10 @@ static adn_status decode_file(FILE *file, const char *path, adn_file_format form
     }
 }
 
-/* Recognises the signature of an open file and decodes it into *raster; closes the file. */
-static adn_status read_raster(FILE *file, const char *path, uint64_t max_pixels, adn_raster *raster,
-                              adn_image_info *info) {
+/* Recognises the signature of an open file and decodes it into *raster, or row by row into sink
+ * when it is not NULL (see adn_png_read); closes the file. */
+static adn_status read_raster(FILE *file, const char *path, uint64_t max_pixels, adn_row_sink *sink,
+                              adn_raster *raster, adn_image_info *info) {
     uint8_t head[8];
     const size_t n = fread(head, 1, sizeof head, file);
     adn_status st;
@@ -116,7 +118,7 @@ static adn_status read_raster(FILE *file, const char *path, uint64_t max_pixels,
     } else if (fseek(file, 0, SEEK_SET) != 0) {
         st = adn_fail(ADN_ERR_IO, "cannot seek in '%s'", path);
     } else {
-        st = decode_file(file, path, sniff_format(head, n), max_pixels, raster, info);
+        st = decode_file(file, path, sniff_format(head, n), max_pixels, sink, raster, info);
     }
     fclose(file);
     return st;
@@ -135,26 +137,31 @@ static float alpha_sample(const uint8_t *row, size_t i, int32_t bit_depth) {
     return raster_sample(row, i, bit_depth, 0);
 }
 
+void adn_raster_row_to_planes(const uint8_t *row, int32_t width, int32_t channels, int32_t bit_depth,
+                              adn_pixel_mode mode, int raw, float *dst, size_t plane_stride, float *alpha) {
+    const int colour = channels >= 3;
+    const int alpha_index = channels == 2 ? 1 : channels == 4 ? 3 : -1;
+    for (int32_t x = 0; x < width; ++x) {
+        const size_t first = (size_t)x * (size_t)channels;
+        float rgb[3];
+        for (int c = 0; c < 3; ++c) rgb[c] = raster_sample(row, first + (size_t)(colour ? c : 0), bit_depth, raw);
+        if (mode == ADN_PIXELS_GRAY)
+            dst[x] = colour ? 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2] : rgb[0];
+        else
+            for (int c = 0; c < 3; ++c) dst[(size_t)c * plane_stride + (size_t)x] = rgb[c];
+        if (alpha && alpha_index >= 0) alpha[x] = alpha_sample(row, first + (size_t)alpha_index, bit_depth);
+    }
+}
+
 /* Splits an interleaved raster into planar colour (1 or 3 channels, per mode) and alpha. */
 static void raster_to_planes(const adn_raster *r, adn_pixel_mode mode, int raw, adn_image *pixels,
                              adn_image *alpha) {
-    const int colour = r->channels >= 3;
-    const int alpha_index = r->channels == 2 ? 1 : r->channels == 4 ? 3 : -1;
     const size_t plane = (size_t)r->width * (size_t)r->height;
     const size_t row_bytes = adn_raster_row_bytes(r);
     for (int32_t y = 0; y < r->height; ++y) {
-        const uint8_t *row = r->data + (size_t)y * row_bytes;
-        for (int32_t x = 0; x < r->width; ++x) {
-            const size_t first = (size_t)x * (size_t)r->channels;
-            const size_t at = (size_t)y * (size_t)r->width + (size_t)x;
-            float rgb[3];
-            for (int c = 0; c < 3; ++c) rgb[c] = raster_sample(row, first + (size_t)(colour ? c : 0), r->bit_depth, raw);
-            if (mode == ADN_PIXELS_GRAY)
-                pixels->data[at] = colour ? 0.299f * rgb[0] + 0.587f * rgb[1] + 0.114f * rgb[2] : rgb[0];
-            else
-                for (int c = 0; c < 3; ++c) pixels->data[(size_t)c * plane + at] = rgb[c];
-            if (alpha->data) alpha->data[at] = alpha_sample(row, first + (size_t)alpha_index, r->bit_depth);
-        }
+        const size_t at = (size_t)y * (size_t)r->width;
+        adn_raster_row_to_planes(r->data + (size_t)y * row_bytes, r->width, r->channels, r->bit_depth, mode, raw,
+                                 pixels->data + at, plane, alpha->data ? alpha->data + at : NULL);
     }
 }
 
@@ -164,6 +171,11 @@ static adn_status check_read_params(const adn_read_params *p) {
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "unknown pixel mode %d", (int)p->mode);
     if (p->raw_values != 0 && p->raw_values != 1)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "raw_values must be 0 or 1, is %d", (int)p->raw_values);
+    if (p->short_side < 0 || p->max_side < 0)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "short_side (%d) and max_side (%d) must be >= 0 (0 = off)",
+                        (int)p->short_side, (int)p->max_side);
+    if (p->decoder_scaling != 0 && p->decoder_scaling != 1)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "decoder_scaling must be 0 or 1, is %d", (int)p->decoder_scaling);
     return ADN_OK;
 }
 
@@ -179,6 +191,24 @@ static adn_status prepare_read(const adn_read_params *params, adn_image_info *in
     return st;
 }
 
+/* read_image with short_side / max_side: the decoder hands its rows to a resizing sink
+ * (image_sink.c), so the file's pixels are never all in memory; an interlaced PNG, which the
+ * decoder cannot give row by row, comes back whole and is fed to the sink from there. */
+static adn_status read_image_resized(FILE *file, const char *name, const adn_read_params *p, adn_image *pixels,
+                                     adn_image *alpha, adn_image_info *info) {
+    adn_row_sink sink;
+    adn_row_sink_init(&sink, p, alpha != NULL, name);
+    adn_raster raster = {0};
+    adn_image_info file_info = {.struct_size = sizeof file_info};
+    adn_status st = read_raster(file, name, p->max_pixels, &sink, &raster, &file_info);
+    if (st == ADN_OK && raster.data) st = adn_row_sink_feed_raster(&sink, &raster);
+    adn_raster_free(&raster);
+    if (st == ADN_OK) st = adn_row_sink_finish(&sink, pixels, alpha);
+    adn_row_sink_free(&sink);
+    if (st == ADN_OK && info) adn_struct_write(info, &file_info, sizeof file_info, "adn_image_info");
+    return st;
+}
+
 /* The shared body of adn_image_read and adn_image_read_memory: decodes `file` (closed here). */
 static adn_status read_image(FILE *file, const char *name, const adn_read_params *params, adn_image *pixels,
                              adn_image *alpha, adn_image_info *info) {
@@ -189,9 +219,11 @@ static adn_status read_image(FILE *file, const char *name, const adn_read_params
         return st;
     }
 
+    if (p.short_side > 0 || p.max_side > 0) return read_image_resized(file, name, &p, pixels, alpha, info);
+
     adn_raster raster = {0};
     adn_image_info file_info = {.struct_size = sizeof file_info};
-    st = read_raster(file, name, p.max_pixels, &raster, &file_info);
+    st = read_raster(file, name, p.max_pixels, NULL, &raster, &file_info);
     if (st != ADN_OK) return st;
 
     adn_image out = {0}, out_alpha = {0};
@@ -221,8 +253,10 @@ adn_status adn_image_read(const char *path, const adn_read_params *params, adn_i
     if (st != ADN_OK) return st;
     FILE *file = fopen(path, "rb");
     if (!file) {
+        const int err = errno; /* ENOMEM: no memory for the FILE, which is not an I/O error */
         char reason[128];
-        return adn_fail(ADN_ERR_IO, "cannot open '%s': %s", path, describe_errno(errno, reason, sizeof reason));
+        return adn_fail(err == ENOMEM ? ADN_ERR_OUT_OF_MEMORY : ADN_ERR_IO, "cannot open '%s': %s", path,
+                        describe_errno(err, reason, sizeof reason));
     }
     return read_image(file, path, params, pixels, alpha, info);
 }
@@ -321,42 +355,6 @@ static adn_status check_write_inputs(const char *path, const adn_image *pixels, 
     return ADN_OK;
 }
 
-/* Creates a new, empty file next to path (same folder, so rename() is atomic) with the usual
- * 0666 & ~umask permissions (mkstemp would make it 0600), and returns it open for writing. */
-static adn_status create_temp_file(const char *path, char **temp_path, FILE **file) {
-    static atomic_uint counter;
-    /* A short name of its own in the same folder: appending to the output's name could push a long
-     * (but legal) file name past NAME_MAX. */
-    const char *slash = strrchr(path, '/');
-    const int dir_length = slash ? (int)(slash - path + 1) : 0;
-    const size_t size = (size_t)dir_length + 64;
-    char *name = malloc(size);
-    if (!name) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a temporary file name");
-    int fd = -1, err = 0;
-    for (int attempt = 0; attempt < 100 && fd < 0; ++attempt) {
-        snprintf(name, size, "%.*s.adn-%ld-%u.tmp", dir_length, path, (long)getpid(), atomic_fetch_add(&counter, 1u));
-        fd = open(name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        err = errno;
-        if (fd < 0 && err != EEXIST) break;
-    }
-    FILE *f = fd >= 0 ? fdopen(fd, "wb") : NULL;
-    if (!f) {
-        if (fd >= 0) {
-            err = errno;
-            close(fd);
-            unlink(name);
-        }
-        char reason[128];
-        adn_status st = adn_fail(ADN_ERR_IO, "cannot create a temporary file next to '%s': %s", path,
-                                 describe_errno(err, reason, sizeof reason));
-        free(name);
-        return st;
-    }
-    *temp_path = name;
-    *file = f;
-    return ADN_OK;
-}
-
 static int codec_compiled(adn_file_format format) {
 #ifdef ADN_HAVE_PNG
     if (format == ADN_FORMAT_PNG) return 1;
@@ -381,29 +379,37 @@ static adn_status encode_file(FILE *file, const char *path, adn_file_format form
     return adn_fail(ADN_ERR_INTERNAL, "no encoder for '%s'", path);
 }
 
-/* Writes raster to a temporary file and renames it over path; on any failure the temporary file
- * is removed and whatever was at path is untouched. */
+/* Encodes raster into memory, so that writing the file is one step that either completes or
+ * leaves the old file (lib/atomic_write.c), with the system's own reason when the disk fails. */
+static adn_status encode_to_memory(const char *path, adn_file_format format, const adn_raster *raster,
+                                   const adn_write_params *p, char **bytes, size_t *size) {
+    char *buffer = NULL;
+    size_t length = 0;
+    FILE *memory = open_memstream(&buffer, &length);
+    if (!memory) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot encode '%s': out of memory", path);
+    adn_status st = encode_file(memory, path, format, raster, p);
+    /* A memory stream only fails when it cannot grow: the codec's "write error" means that. */
+    int stream_failed = fflush(memory) != 0 || ferror(memory);
+    /* Closing shrinks the buffer to fit: if that allocation fails glibc frees the buffer, leaves
+     * buffer NULL and still returns 0. */
+    stream_failed |= fclose(memory) != 0 || !buffer;
+    if (stream_failed) st = adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot encode '%s': out of memory", path);
+    if (st != ADN_OK) {
+        free(buffer);
+        return st;
+    }
+    *bytes = buffer;
+    *size = length;
+    return ADN_OK;
+}
+
 static adn_status write_atomically(const char *path, adn_file_format format, const adn_raster *raster,
                                    const adn_write_params *p) {
-    char *temp_path = NULL;
-    FILE *file = NULL;
-    adn_status st = create_temp_file(path, &temp_path, &file);
-    if (st != ADN_OK) return st;
-    st = encode_file(file, path, format, raster, p);
-    /* Data can still be sitting in the stdio buffer: a full disk may only show here. */
-    const int flush_failed = fflush(file) != 0 || ferror(file);
-    const int flush_errno = errno;
-    const int close_failed = fclose(file) != 0;
-    const int close_errno = errno;
-    char reason[128];
-    if (st == ADN_OK && (flush_failed || close_failed))
-        st = adn_fail(ADN_ERR_IO, "cannot write '%s': %s", path,
-                      describe_errno(flush_failed ? flush_errno : close_errno, reason, sizeof reason));
-    if (st == ADN_OK && rename(temp_path, path) != 0)
-        st = adn_fail(ADN_ERR_IO, "cannot rename the temporary file to '%s': %s", path,
-                      describe_errno(errno, reason, sizeof reason));
-    if (st != ADN_OK) unlink(temp_path);
-    free(temp_path);
+    char *bytes = NULL;
+    size_t size = 0;
+    adn_status st = encode_to_memory(path, format, raster, p, &bytes, &size);
+    if (st == ADN_OK) st = adn_write_file_atomic(path, bytes, size);
+    free(bytes);
     return st;
 }
 

@@ -104,6 +104,15 @@ adn_status adn_depth_valid_range(const float *depth, int64_t n, const adn_depth_
 adn_status adn_depth_normalize_range(const float *depth, int64_t n, const adn_depth_norm_params *params, double lo,
                                      double hi, float *out, uint8_t *valid);
 
+/** One output coordinate of a bilinear resize: the two source taps and the weight of the second
+ *  (PyTorch's align_corners=False rule, docs/METHOD.md §5).  adn_resize_bilinear and the resizing
+ *  image reader (row_resize.c) share it, so that both give the same bits (resample.c). */
+typedef struct adn_bilinear_tap {
+    int32_t i0, i1;
+    double w1;
+} adn_bilinear_tap;
+adn_bilinear_tap adn_bilinear_tap_at(int32_t i, int32_t in_size, int32_t out_size);
+
 /** Monotonic milliseconds (for timings). */
 double adn_now_ms(void);
 

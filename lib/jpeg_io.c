@@ -20,8 +20,11 @@ typedef struct jpeg_context {
     adn_raster *raster;
     adn_image_info *file_info;
     uint8_t *cmyk_row;         /* reader: one row of CMYK samples before conversion */
+    adn_row_sink *sink;        /* reader: rows go here instead of a raster (NULL: a raster) */
+    uint8_t *row;              /* reader with a sink: the one row buffer */
     adn_status status;         /* ADN_OK once the guarded part has finished */
     int own_failure;           /* a check of ours, not libjpeg, failed (message already set) */
+    int out_of_memory;         /* libjpeg's memory manager could not allocate (JERR_OUT_OF_MEMORY) */
     char message[JMSG_LENGTH_MAX];
     struct jpeg_progress_mgr progress; /* reader: caps the number of progressive scans */
 } jpeg_context;
@@ -33,6 +36,8 @@ typedef struct jpeg_context {
 
 static void jpeg_error_exit(j_common_ptr cinfo) {
     jpeg_context *ctx = (jpeg_context *)cinfo->err;
+    /* Every failed malloc of libjpeg's memory manager ends here with this code. */
+    if (cinfo->err->msg_code == JERR_OUT_OF_MEMORY) ctx->out_of_memory = 1;
     (*cinfo->err->format_message)(cinfo, ctx->message);
     longjmp(ctx->jump, 1);
 }
@@ -126,6 +131,47 @@ static void jpeg_read_pixels(jpeg_context *ctx, struct jpeg_decompress_struct *c
     }
 }
 
+/* The pixels one row at a time into ctx->sink: one row in memory (plus libjpeg's own buffers). */
+static void jpeg_read_into_sink(jpeg_context *ctx, struct jpeg_decompress_struct *cinfo, int channels) {
+    const adn_raster layout = {.width = (int32_t)cinfo->output_width, .height = (int32_t)cinfo->output_height,
+                               .channels = channels, .bit_depth = 8};
+    adn_status st = adn_row_sink_start(ctx->sink, layout.width, layout.height, channels, 8);
+    if (st == ADN_OK) {
+        ctx->row = malloc(adn_raster_row_bytes(&layout));
+        if (!ctx->row) st = adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a JPEG row for '%s'", ctx->path);
+    }
+    if (st != ADN_OK) jpeg_fail_inside(ctx, st);
+    const int is_cmyk = cinfo->out_color_space == JCS_CMYK;
+    while (cinfo->output_scanline < cinfo->output_height) {
+        JSAMPROW row = is_cmyk ? ctx->cmyk_row : ctx->row;
+        if (jpeg_read_scanlines(cinfo, &row, 1) != 1) {
+            adn_fail(ADN_ERR_FORMAT, "cannot read JPEG '%s': decoder returned no scanline", ctx->path);
+            jpeg_fail_inside(ctx, ADN_ERR_FORMAT);
+        }
+        if (is_cmyk) cmyk_row_to_rgb(ctx->cmyk_row, ctx->row, layout.width, cinfo->saw_Adobe_marker);
+        st = adn_row_sink_row(ctx->sink, ctx->row);
+        if (st != ADN_OK) jpeg_fail_inside(ctx, st);
+    }
+}
+
+/* With a sink: tells it the file's size (it checks the result's), then, where it allows decoder
+ * scaling, sets libjpeg's DCT scaling to n/8 with the smallest n whose output (each side rounded
+ * up, as libjpeg does) is at least what it needs; otherwise n = 8, the full size. */
+static void jpeg_choose_scale(jpeg_context *ctx, struct jpeg_decompress_struct *cinfo) {
+    int32_t need_width = 0, need_height = 0;
+    adn_status st = adn_row_sink_size(ctx->sink, (int32_t)cinfo->image_width, (int32_t)cinfo->image_height,
+                                      &need_width, &need_height);
+    if (st != ADN_OK) jpeg_fail_inside(ctx, st);
+    for (unsigned n = 1; n <= 8; ++n) {
+        const uint64_t w = ((uint64_t)cinfo->image_width * n + 7) / 8, h = ((uint64_t)cinfo->image_height * n + 7) / 8;
+        if (w >= (uint64_t)need_width && h >= (uint64_t)need_height) {
+            cinfo->scale_num = n;
+            cinfo->scale_denom = 8;
+            return;
+        }
+    }
+}
+
 static void jpeg_read_guarded(jpeg_context *ctx, struct jpeg_decompress_struct *cinfo, FILE *file) {
     if (setjmp(ctx->jump)) return;
     jpeg_create_decompress(cinfo);
@@ -138,6 +184,7 @@ static void jpeg_read_guarded(jpeg_context *ctx, struct jpeg_decompress_struct *
 
     const int file_channels = cinfo->num_components;
     cinfo->out_color_space = jpeg_output_space(cinfo->jpeg_color_space);
+    if (ctx->sink) jpeg_choose_scale(ctx, cinfo);
     jpeg_start_decompress(cinfo);
     const int channels = cinfo->out_color_space == JCS_GRAYSCALE ? 1 : 3;
     if (cinfo->output_components != (cinfo->out_color_space == JCS_CMYK ? 4 : channels)) {
@@ -145,20 +192,25 @@ static void jpeg_read_guarded(jpeg_context *ctx, struct jpeg_decompress_struct *
                  cinfo->output_components);
         jpeg_fail_inside(ctx, ADN_ERR_FORMAT);
     }
-    st = adn_raster_alloc(ctx->raster, (int32_t)cinfo->output_width, (int32_t)cinfo->output_height, channels, 8);
+    st = ctx->sink ? ADN_OK
+                   : adn_raster_alloc(ctx->raster, (int32_t)cinfo->output_width, (int32_t)cinfo->output_height,
+                                      channels, 8);
     if (st == ADN_OK && cinfo->out_color_space == JCS_CMYK) {
         ctx->cmyk_row = malloc((size_t)cinfo->output_width * 4);
         if (!ctx->cmyk_row) st = adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a JPEG row for '%s'", ctx->path);
     }
     if (st != ADN_OK) jpeg_fail_inside(ctx, st);
-    jpeg_read_pixels(ctx, cinfo);
+    if (ctx->sink)
+        jpeg_read_into_sink(ctx, cinfo, channels);
+    else
+        jpeg_read_pixels(ctx, cinfo);
     jpeg_finish_decompress(cinfo);
 
     *ctx->file_info = (adn_image_info){
         .struct_size = sizeof(adn_image_info),
         .format = ADN_FORMAT_JPEG,
-        .width = (int32_t)cinfo->output_width,
-        .height = (int32_t)cinfo->output_height,
+        .width = (int32_t)cinfo->image_width, /* the file's size, also when decoded scaled */
+        .height = (int32_t)cinfo->image_height,
         .bit_depth = 8,
         .file_channels = file_channels,
         .has_alpha = 0,
@@ -166,10 +218,10 @@ static void jpeg_read_guarded(jpeg_context *ctx, struct jpeg_decompress_struct *
     ctx->status = ADN_OK;
 }
 
-adn_status adn_jpeg_read(FILE *file, const char *path, uint64_t max_pixels, adn_raster *out,
+adn_status adn_jpeg_read(FILE *file, const char *path, uint64_t max_pixels, adn_row_sink *sink, adn_raster *out,
                          adn_image_info *info) {
     struct jpeg_decompress_struct cinfo;
-    jpeg_context ctx = {.path = path, .max_pixels = max_pixels, .raster = out, .file_info = info,
+    jpeg_context ctx = {.path = path, .max_pixels = max_pixels, .raster = out, .sink = sink, .file_info = info,
                         .status = ADN_ERR_FORMAT};
     memset(&cinfo, 0, sizeof cinfo);
     jpeg_install_errors(&ctx);
@@ -177,9 +229,11 @@ adn_status adn_jpeg_read(FILE *file, const char *path, uint64_t max_pixels, adn_
     jpeg_read_guarded(&ctx, &cinfo, file);
     jpeg_destroy_decompress(&cinfo);
     free(ctx.cmyk_row);
+    free(ctx.row);
     if (ctx.status == ADN_OK) return ADN_OK;
     adn_raster_free(out);
     if (ctx.own_failure) return ctx.status;
+    if (ctx.out_of_memory) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot read JPEG '%s': %s", path, ctx.message);
     return adn_fail(ADN_ERR_FORMAT, "cannot read JPEG '%s': %s", path, ctx.message);
 }
 
@@ -224,6 +278,8 @@ adn_status adn_jpeg_write(FILE *file, const char *path, const adn_raster *in, in
     cinfo.err = &ctx.err;
     jpeg_write_guarded(&ctx, &cinfo, file, quality);
     jpeg_destroy_compress(&cinfo);
+    if (ctx.status != ADN_OK && ctx.out_of_memory)
+        return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot write JPEG '%s': %s", path, ctx.message);
     if (ctx.status != ADN_OK) return adn_fail(ADN_ERR_IO, "cannot write JPEG '%s': %s", path, ctx.message);
     return ADN_OK;
 }

@@ -3,6 +3,9 @@
  * per-call pipeline is in lib/stylize.c, per-stream state in lib/context.c. */
 #include "model_internal.h"
 
+#include "bundle_files.h"
+#include "cpu.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +17,7 @@ static const adn_model_params model_defaults = {
     .load_depth = 1,
     .optimize = 1,
     .precision = ADN_PRECISION_FP32,
+    .trust_unsealed = 0,
 };
 
 adn_status adn_model_params_init(adn_model_params *params, size_t struct_size) {
@@ -22,6 +26,31 @@ adn_status adn_model_params_init(adn_model_params *params, size_t struct_size) {
 
 int adn_in_unit_interval(float v) { return v >= 0.0f && v <= 1.0f; }
 
+static const char *precision_name(adn_precision precision) {
+    return precision == ADN_PRECISION_BF16 ? "bf16" : precision == ADN_PRECISION_FP16 ? "fp16" : "fp32";
+}
+
+/* ADN_BF16_ALLOW_EMULATION=1 lets ADN_PRECISION_BF16 run on a CPU without bf16 instructions, on
+ * libtorch's generic kernels (about 100 times slower than fp32): only so that the bf16 code path
+ * can be tested on any machine (tests/test_precision.c). */
+static int bf16_emulation_allowed(void) {
+    const char *v = getenv("ADN_BF16_ALLOW_EMULATION");
+    return v && strcmp(v, "1") == 0;
+}
+
+/* Whether the networks can run in `precision` on `device`.  Called with the device asked for
+ * (before any file is read) and again with the one the backend resolved (ADN_DEVICE_AUTO). */
+static adn_status check_precision_on(adn_precision precision, adn_device device) {
+    if (device != ADN_DEVICE_CPU || precision == ADN_PRECISION_FP32) return ADN_OK; /* CUDA has both */
+    if (precision == ADN_PRECISION_FP16)
+        return adn_fail(ADN_ERR_UNSUPPORTED, "adn_model_load: precision fp16 runs on CUDA only, and the model is on the CPU "
+                                             "(use ADN_PRECISION_BF16 or ADN_PRECISION_FP32 there)");
+    if (!adn_cpu_has_native_bf16() && !bf16_emulation_allowed())
+        return adn_fail(ADN_ERR_UNSUPPORTED, "adn_model_load: precision bf16 on the CPU needs AVX512_BF16 or AMX-BF16, and this CPU "
+                                             "has neither (best: %s); use ADN_PRECISION_FP32", adn_cpu_best_isa());
+    return ADN_OK;
+}
+
 static adn_status check_model_params(const adn_model_params *p) {
     if (p->device != ADN_DEVICE_AUTO && p->device != ADN_DEVICE_CPU && p->device != ADN_DEVICE_CUDA)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: unknown device %d", (int)p->device);
@@ -29,32 +58,48 @@ static adn_status check_model_params(const adn_model_params *p) {
     if (p->n_threads < 0 || p->n_threads > ADN_MAX_THREADS)
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: n_threads must be in 0..%d (got %d)", ADN_MAX_THREADS,
                         (int)p->n_threads);
+    if (p->trust_unsealed != 0 && p->trust_unsealed != 1)
+        return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: trust_unsealed must be 0 or 1 (got %d)", (int)p->trust_unsealed);
     switch (p->precision) {
-    case ADN_PRECISION_FP32: return ADN_OK;
+    case ADN_PRECISION_FP32:
     case ADN_PRECISION_BF16:
-    case ADN_PRECISION_FP16:
-        return adn_fail(ADN_ERR_UNSUPPORTED, "adn_model_load: precision %s is not implemented yet (use ADN_PRECISION_FP32)",
-                        p->precision == ADN_PRECISION_BF16 ? "bf16" : "fp16");
+    case ADN_PRECISION_FP16: return check_precision_on(p->precision, p->device);
     }
     return adn_fail(ADN_ERR_INVALID_ARGUMENT, "adn_model_load: unknown precision %d", (int)p->precision);
 }
 
-/* Backend load, the contract checks of lib/bundle.c, backend preparation, then the probe. */
+/* The verified bytes of the bundle's files (lib/bundle_files.c) into the backend; they are freed
+ * as soon as it has parsed them. */
+static adn_status backend_load(adn_model *m, const char *bundle_dir, const adn_model_params *p, adn_bundle_attrs *attrs) {
+    adn_bundle_files files;
+    adn_status st = adn_bundle_files_read(bundle_dir, p->load_depth, p->trust_unsealed, &files);
+    if (st) return st;
+    const adn_module_bytes *depth = files.module[ADN_MODULE_DEPTH].data ? &files.module[ADN_MODULE_DEPTH] : NULL;
+    st = m->ops->load(&files.module[ADN_MODULE_ENCODER], &files.module[ADN_MODULE_DECODER], depth, p, &m->state, attrs,
+                      &m->device, &m->cuda_index);
+    /* The manifest recorded the attributes the modules declared: a disagreement means it was
+     * edited by hand. */
+    if (!st && files.sealed) st = adn_manifest_check_attrs(&files.manifest, attrs);
+    adn_bundle_files_release(&files);
+    return st;
+}
+
+/* Files and backend load, the contract checks of lib/bundle.c, backend preparation, then the probe. */
 static adn_status load_into(adn_model *m, const char *bundle_dir, const adn_model_params *p) {
     adn_bundle_attrs attrs;
     memset(&attrs, 0, sizeof attrs);
-    adn_status st = m->ops->load(bundle_dir, p, &m->state, &attrs, &m->device, &m->cuda_index);
-    if (st) return st;
+    adn_status st = backend_load(m, bundle_dir, p, &attrs);
+    if (st || (st = check_precision_on(p->precision, m->device))) return st;
     if ((st = adn_bundle_check_attrs(&attrs, &m->bundle))) return st;
     if ((st = m->ops->prepare(m->state, p))) return st;
     /* After preparing, so a graph that only fails once optimised is caught here. */
     if ((st = adn_bundle_probe(m->ops, m->state, &m->bundle))) return st;
-    adn_log(ADN_LOG_INFO, "loaded bundle %s: %d channels, /%d, depth %s, on %s", bundle_dir, (int)m->bundle.channels,
+    adn_log(ADN_LOG_INFO, "loaded bundle %s: %d channels, /%d, depth %s, %s on %s", bundle_dir, (int)m->bundle.channels,
             (int)m->bundle.downsample,
             m->bundle.depth_kind == ADN_DEPTH_KIND_NONE    ? "none"
             : m->bundle.depth_kind == ADN_DEPTH_KIND_DEPTH ? "depth"
                                                            : "disparity",
-            m->device == ADN_DEVICE_CUDA ? "cuda" : "cpu");
+            precision_name(p->precision), m->device == ADN_DEVICE_CUDA ? "cuda" : "cpu");
     return ADN_OK;
 }
 

@@ -6,6 +6,7 @@
 #include "backend.h"
 #include "bundle.h"
 #include "internal.h"
+#include "tiling.h"
 
 struct adn_model {
     const adn_backend_ops *ops;
@@ -40,6 +41,10 @@ typedef struct adn_workspace {
     adn_buffer equal_weights;  /* K ones, when the caller gives no style weights */
     adn_buffer decoded;        /* 3 x H x W decoder output, checked before it reaches the caller */
     adn_feature_map_scratch map_scratch;
+    adn_buffer features;       /* C x h x w content features of a tiled encode (lib/tiling.c) */
+    adn_buffer style_features; /* the same for a style re-encoded over tiles */
+    adn_buffer chunk_stats;    /* 2 x K x ADN_ADAIN_CHUNK style statistics of one channel chunk */
+    adn_tiling_scratch tiling;
 } adn_workspace;
 
 /** The last results, kept for the getters. */
@@ -62,6 +67,17 @@ typedef struct adn_temporal_state {
     int range_valid;
     double pending_lo, pending_hi; /* this call's smoothed range, committed when it succeeds */
     int pending_range_valid;
+    /* content statistics and scene cuts (lib/temporal.c) */
+    float content_stats_ema, scene_cut_threshold; /* factors; 0 = off */
+    adn_buffer stats;               /* 2 x C doubles: mu'_{t-1}, then sigma'_{t-1} */
+    int stats_valid;
+    int32_t stats_height, stats_width; /* content size of the statistics state */
+    adn_buffer pending_stats;       /* this call's mu', sigma' (2 x C doubles), committed on success */
+    int pending_stats_valid;
+    adn_buffer frame_stats;         /* 2 x C floats: this frame's own mean and std (scratch) */
+    adn_buffer previous_frame;      /* 3 x H x W: the last frame that succeeded (scene cuts) */
+    int previous_valid;
+    int32_t previous_height, previous_width;
 } adn_temporal_state;
 
 struct adn_context {
@@ -73,6 +89,7 @@ struct adn_context {
     adn_results results;
     adn_temporal_state temporal;
     adn_timings timings;
+    uint64_t memory_budget; /* adn_context_params.memory_budget_bytes (0 = default) */
 };
 
 /** Features of an image: the encoder output (a backend tensor) and its host view. */
@@ -111,6 +128,31 @@ adn_status adn_depth_to_range(adn_context *ctx, const float *raw, int32_t raw_h,
 
 /** Commits this frame's depth into the temporal state, after a call succeeded (lib/depth_path.c). */
 void adn_temporal_commit(adn_context *ctx, adn_depth_source source);
+
+/* --- video state besides the depth path (lib/temporal.c, docs/METHOD.md §8) ------------------- */
+
+/** Scene-cut detection, before any work on a frame: with scene_cut_threshold > 0, a frame whose
+ *  mean |in_t - in_{t-1}| over its 3 x H x W values exceeds it drops the temporal state (depth,
+ *  range, content statistics), so the frame is processed as a first frame. */
+void adn_temporal_detect_scene_cut(adn_context *ctx, const adn_image *content);
+
+/** Content-statistics smoothing, between the style statistics and AdaIN.  With
+ *  content_stats_ema > 0 (and no region masks) it rewrites the K x C style statistics in place so
+ *  that AdaIN with the frame's own content statistics (mu_t, sigma_t) equals AdaIN with the
+ *  smoothed ones (mu'_t, sigma'_t): sigma_s <- sigma_s sigma_t / sigma'_t and
+ *  mu_s <- mu_s + sigma_s (mu_t - mu'_t) / sigma'_t.  Off, it touches nothing (exact per frame). */
+adn_status adn_temporal_content_stats(adn_context *ctx, const adn_features *f, const adn_image *content,
+                                      int32_t n_styles, int regions, float *style_mean, float *style_std);
+
+/** Commits this frame's content statistics and (for scene cuts) a copy of the frame, after a
+ *  call succeeded.  A copy that cannot be allocated only turns detection off until one can. */
+void adn_temporal_commit_frame(adn_context *ctx, const adn_image *content);
+
+/** Drops the whole temporal state (adn_context_reset, adn_context_set_temporal, scene cuts). */
+void adn_temporal_forget(adn_temporal_state *t);
+
+/** Frees the temporal state's buffers (adn_context_free). */
+void adn_temporal_release(adn_temporal_state *t);
 
 /** Runs the model's depth network on rgb and hands back the raw map's host view; release the
  *  tensor with the backend's tensor_free.  Non-finite output is ADN_ERR_MODEL naming depth.pt. */

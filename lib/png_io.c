@@ -27,11 +27,14 @@ typedef struct png_context {
     uint64_t max_pixels;
     adn_raster *raster;        /* reader: the output; writer: the input */
     png_bytep *rows;           /* row pointers into raster->data */
+    adn_row_sink *sink;        /* reader: rows go here instead of a raster (NULL: a raster) */
+    png_bytep row;             /* reader with a sink: the one row buffer */
     adn_image_info *file_info; /* reader only */
     adn_status status;         /* ADN_OK once the guarded part has finished */
     int own_failure;           /* a check of ours, not libpng, failed (message already set) */
     int truncated;             /* the file ended before libpng had what it needed */
     int over_user_limit;       /* libpng refused a width/height above png_set_user_limits */
+    int out_of_memory;         /* an allocation of libpng's (or zlib's, through libpng) failed */
     char error[PNG_MESSAGE_MAX];
     char warning[PNG_MESSAGE_MAX];
 } png_context;
@@ -52,6 +55,22 @@ static void png_warning_handler(png_structp png, png_const_charp message) {
     png_context *ctx = png_get_error_ptr(png);
     copy_message(ctx->warning, message);
     if (message && strstr(message, "exceeds user limit")) ctx->over_user_limit = 1;
+}
+
+/* libpng's and zlib's allocations come here, so that a failed one is known for what it is: libpng
+ * reports it with messages that vary by site ("Out of memory", "IDAT: insufficient memory", ...). */
+static png_voidp png_malloc_hook(png_structp png, png_alloc_size_t size) {
+    png_voidp p = malloc(size);
+    if (!p) {
+        png_context *ctx = png_get_mem_ptr(png);
+        if (ctx) ctx->out_of_memory = 1;
+    }
+    return p;
+}
+
+static void png_free_hook(png_structp png, png_voidp p) {
+    (void)png;
+    free(p);
 }
 
 /* Our own read function so that a short file is reported as truncation, not "Read Error". */
@@ -106,6 +125,29 @@ static void png_limit_reader(png_context *ctx) {
 #endif
 }
 
+/* The pixels into a whole raster (ctx->raster). */
+static void png_read_whole(png_context *ctx, const adn_raster *layout) {
+    adn_status st = adn_raster_alloc(ctx->raster, layout->width, layout->height, layout->channels, layout->bit_depth);
+    if (st == ADN_OK) st = png_setup_rows(ctx);
+    if (st != ADN_OK) png_fail_inside(ctx, st);
+    png_read_image(ctx->png, ctx->rows);
+}
+
+/* The pixels one row at a time into ctx->sink (a non-interlaced file): one row in memory. */
+static void png_read_into_sink(png_context *ctx, const adn_raster *layout) {
+    adn_status st = adn_row_sink_start(ctx->sink, layout->width, layout->height, layout->channels, layout->bit_depth);
+    if (st == ADN_OK) {
+        ctx->row = malloc(adn_raster_row_bytes(layout));
+        if (!ctx->row) st = adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a PNG row for '%s'", ctx->path);
+    }
+    if (st != ADN_OK) png_fail_inside(ctx, st);
+    for (int32_t y = 0; y < layout->height; ++y) {
+        png_read_row(ctx->png, ctx->row, NULL);
+        st = adn_row_sink_row(ctx->sink, ctx->row);
+        if (st != ADN_OK) png_fail_inside(ctx, st);
+    }
+}
+
 /* Everything between png_read_info and png_read_end.  Samples are left as stored: no gamma or
  * colour-profile correction (depth maps and network inputs want the file's numbers). */
 static void png_read_guarded(png_context *ctx) {
@@ -124,7 +166,7 @@ static void png_read_guarded(png_context *ctx) {
     /* Palette -> RGB, grey below 8 bits -> 8 bits (scaled, so 1-bit white is 255), tRNS -> alpha.
      * 16-bit samples stay 16-bit and big-endian. */
     png_set_expand(ctx->png);
-    png_set_interlace_handling(ctx->png);
+    const int passes = png_set_interlace_handling(ctx->png);
     png_read_update_info(ctx->png, ctx->info);
 
     const int channels = png_get_channels(ctx->png, ctx->info);
@@ -134,14 +176,22 @@ static void png_read_guarded(png_context *ctx) {
                  channels, depth);
         png_fail_inside(ctx, ADN_ERR_FORMAT);
     }
-    st = adn_raster_alloc(ctx->raster, (int32_t)width, (int32_t)height, channels, depth);
-    if (st == ADN_OK) st = png_setup_rows(ctx);
-    if (st != ADN_OK) png_fail_inside(ctx, st);
-    if (png_get_rowbytes(ctx->png, ctx->info) != adn_raster_row_bytes(ctx->raster)) {
+    const adn_raster layout = {.width = (int32_t)width, .height = (int32_t)height, .channels = channels,
+                               .bit_depth = depth};
+    if (png_get_rowbytes(ctx->png, ctx->info) != adn_raster_row_bytes(&layout)) {
         adn_fail(ADN_ERR_INTERNAL, "PNG '%s': libpng row size differs from the expected one", ctx->path);
         png_fail_inside(ctx, ADN_ERR_INTERNAL);
     }
-    png_read_image(ctx->png, ctx->rows);
+    if (ctx->sink) {
+        int32_t decode_width = 0, decode_height = 0; /* PNG has no scaled decoding */
+        st = adn_row_sink_size(ctx->sink, (int32_t)width, (int32_t)height, &decode_width, &decode_height);
+        if (st != ADN_OK) png_fail_inside(ctx, st);
+    }
+    /* Interlaced rows arrive in seven passes over the whole image: only a whole raster takes them. */
+    if (ctx->sink && passes == 1)
+        png_read_into_sink(ctx, &layout);
+    else
+        png_read_whole(ctx, &layout);
     /* Reads the chunks after the image too, so a file cut anywhere before IEND is refused. */
     png_read_end(ctx->png, NULL);
 
@@ -160,6 +210,8 @@ static void png_read_guarded(png_context *ctx) {
 /* The status and message for a failed read, once we are out of the guarded region. */
 static adn_status png_read_failure(const png_context *ctx) {
     if (ctx->own_failure) return ctx->status;
+    if (ctx->out_of_memory)
+        return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot read PNG '%s': out of memory (%s)", ctx->path, ctx->error);
     if (ctx->over_user_limit)
         return adn_fail(ADN_ERR_TOO_LARGE, "PNG '%s' is too large: %s", ctx->path, ctx->warning);
     if (ctx->warning[0] && strcmp(ctx->error, "Invalid IHDR data") == 0)
@@ -167,11 +219,12 @@ static adn_status png_read_failure(const png_context *ctx) {
     return adn_fail(ADN_ERR_FORMAT, "cannot read PNG '%s': %s", ctx->path, ctx->error);
 }
 
-adn_status adn_png_read(FILE *file, const char *path, uint64_t max_pixels, adn_raster *out,
+adn_status adn_png_read(FILE *file, const char *path, uint64_t max_pixels, adn_row_sink *sink, adn_raster *out,
                         adn_image_info *info) {
-    png_context ctx = {.file = file, .path = path, .max_pixels = max_pixels, .raster = out,
+    png_context ctx = {.file = file, .path = path, .max_pixels = max_pixels, .raster = out, .sink = sink,
                        .file_info = info, .status = ADN_ERR_FORMAT};
-    ctx.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_handler, png_warning_handler);
+    ctx.png = png_create_read_struct_2(PNG_LIBPNG_VER_STRING, &ctx, png_error_handler, png_warning_handler, &ctx,
+                                       png_malloc_hook, png_free_hook);
     if (ctx.png) ctx.info = png_create_info_struct(ctx.png);
     if (!ctx.png || !ctx.info) {
         png_destroy_read_struct(ctx.png ? &ctx.png : NULL, NULL, NULL);
@@ -180,6 +233,7 @@ adn_status adn_png_read(FILE *file, const char *path, uint64_t max_pixels, adn_r
     png_read_guarded(&ctx);
     png_destroy_read_struct(&ctx.png, &ctx.info, NULL);
     free(ctx.rows);
+    free(ctx.row);
     if (ctx.status == ADN_OK) return ADN_OK;
     adn_raster_free(out);
     return png_read_failure(&ctx);
@@ -206,7 +260,8 @@ adn_status adn_png_write(FILE *file, const char *path, const adn_raster *in) {
                         (int)in->bit_depth);
     /* The context is shared with the reader; the writer only reads ctx.raster. */
     png_context ctx = {.file = file, .path = path, .raster = (adn_raster *)in, .status = ADN_ERR_IO};
-    ctx.png = png_create_write_struct(PNG_LIBPNG_VER_STRING, &ctx, png_error_handler, png_warning_handler);
+    ctx.png = png_create_write_struct_2(PNG_LIBPNG_VER_STRING, &ctx, png_error_handler, png_warning_handler, &ctx,
+                                        png_malloc_hook, png_free_hook);
     if (ctx.png) ctx.info = png_create_info_struct(ctx.png);
     adn_status st = ctx.info ? png_setup_rows(&ctx)
                              : adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot create a PNG writer for '%s'", path);
@@ -214,6 +269,8 @@ adn_status adn_png_write(FILE *file, const char *path, const adn_raster *in) {
     if (ctx.png) png_destroy_write_struct(&ctx.png, &ctx.info);
     free(ctx.rows);
     if (st != ADN_OK) return st;
+    if (ctx.status != ADN_OK && ctx.out_of_memory)
+        return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot write PNG '%s': out of memory (%s)", path, ctx.error);
     if (ctx.status != ADN_OK) return adn_fail(ADN_ERR_IO, "cannot write PNG '%s': %s", path, ctx.error);
     return ADN_OK;
 }

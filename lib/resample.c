@@ -46,19 +46,13 @@ static adn_status check_src_dst(const char *fn, const float *src, int32_t channe
 
 /* ---- bilinear ------------------------------------------------------------------------------- */
 
-/* The two source taps of one output coordinate and the weight of the second. */
-typedef struct bilinear_tap {
-    int32_t i0, i1;
-    double w1;
-} bilinear_tap;
-
 /* PyTorch's rule (UpSample.h, align_corners=False, size given): src = (i + 0.5) * in/out - 0.5,
  * clamped at 0 below; the upper tap is clamped to the last pixel. */
-static bilinear_tap bilinear_tap_at(int32_t i, int32_t in_size, int32_t out_size) {
+adn_bilinear_tap adn_bilinear_tap_at(int32_t i, int32_t in_size, int32_t out_size) {
     double scale = (double)in_size / (double)out_size;
     double src = (i + 0.5) * scale - 0.5;
     if (src < 0) src = 0;
-    bilinear_tap t;
+    adn_bilinear_tap t;
     t.i0 = (int32_t)src;
     if (t.i0 > in_size - 1) t.i0 = in_size - 1;
     t.i1 = t.i0 < in_size - 1 ? t.i0 + 1 : t.i0;
@@ -73,19 +67,19 @@ adn_status adn_resize_bilinear(const float *src, int32_t channels, int32_t heigh
     adn_status st = check_src_dst(fn, src, channels, height, width, dst, out_height, out_width, 0);
     if (st != ADN_OK) return st;
     /* Column taps are the same for every row and channel: computed once. */
-    bilinear_tap *cols = malloc((size_t)out_width * sizeof *cols);
+    adn_bilinear_tap *cols = malloc((size_t)out_width * sizeof *cols);
     if (!cols) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: cannot allocate %d column taps", fn, (int)out_width);
-    for (int32_t x = 0; x < out_width; ++x) cols[x] = bilinear_tap_at(x, width, out_width);
+    for (int32_t x = 0; x < out_width; ++x) cols[x] = adn_bilinear_tap_at(x, width, out_width);
 
     for (int32_t c = 0; c < channels; ++c) {
         const float *plane = src + (int64_t)c * height * width;
         float *out_plane = dst + (int64_t)c * out_height * out_width;
         for (int32_t y = 0; y < out_height; ++y) {
-            bilinear_tap r = bilinear_tap_at(y, height, out_height);
+            adn_bilinear_tap r = adn_bilinear_tap_at(y, height, out_height);
             const float *row0 = plane + (int64_t)r.i0 * width, *row1 = plane + (int64_t)r.i1 * width;
             float *out_row = out_plane + (int64_t)y * out_width;
             for (int32_t x = 0; x < out_width; ++x) {
-                bilinear_tap t = cols[x];
+                adn_bilinear_tap t = cols[x];
                 double top = (1 - t.w1) * row0[t.i0] + t.w1 * row0[t.i1];
                 double bottom = (1 - t.w1) * row1[t.i0] + t.w1 * row1[t.i1];
                 out_row[x] = (float)((1 - r.w1) * top + r.w1 * bottom);

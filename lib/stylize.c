@@ -132,10 +132,37 @@ typedef struct call_sizes {
     int32_t pheight, pwidth; /* padded to the downsampling factor */
 } call_sizes;
 
+/* Features of an image encoded over the tiles of grid g, in a context buffer. */
+static adn_status encode_over_tiles(adn_context *ctx, const float *rgb, int32_t height, int32_t width, const adn_tile_grid *g,
+                                    adn_buffer *buffer, adn_features *f) {
+    memset(f, 0, sizeof *f);
+    float *data = adn_buffer_floats(buffer, (int64_t)ctx->model->bundle.channels * g->height * g->width,
+                                    "the features of a tiled image");
+    if (!data) return ADN_ERR_OUT_OF_MEMORY;
+    adn_status st = adn_encode_tiled(ctx->model, rgb, height, width, g, &ctx->work.tiling, data);
+    if (st) return st;
+    *f = (adn_features){.data = data, .height = g->height, .width = g->width, .n = (int64_t)g->height * g->width};
+    return ADN_OK;
+}
+
+/* Statistics of a colour-matched style, over tiles when the budget needs it. */
+static adn_status matched_style_statistics(adn_context *ctx, const adn_memory_plan *plan, const float *rgb, int32_t height,
+                                           int32_t width, float *mean, float *std) {
+    const adn_model *model = ctx->model;
+    adn_pass_plan pass;
+    adn_status st = adn_plan_encode(model, plan, height, width, &pass);
+    if (st) return st;
+    if (!pass.tiled) return adn_style_statistics(model, rgb, height, width, &ctx->work.padded_rgb, mean, std);
+    adn_features f;
+    if ((st = encode_over_tiles(ctx, rgb, height, width, &pass.encoder, &ctx->work.style_features, &f))) return st;
+    return adn_channel_stats(f.data, model->bundle.channels, f.n, ADN_ADAIN_EPS, mean, std);
+}
+
 /* Style statistics for this call: the cached ones, or (colour preservation) those of each style
  * re-coloured to the content with CORAL and encoded again. */
-static adn_status gather_style_stats(adn_context *ctx, const adn_image *content, const adn_style *const *styles,
-                                     int32_t n_styles, int preserve_color, float **mean_out, float **std_out) {
+static adn_status gather_style_stats(adn_context *ctx, const adn_memory_plan *plan, const adn_image *content,
+                                     const adn_style *const *styles, int32_t n_styles, int preserve_color, float **mean_out,
+                                     float **std_out) {
     const adn_model *model = ctx->model;
     adn_workspace *w = &ctx->work;
     const int32_t c = model->bundle.channels;
@@ -158,7 +185,7 @@ static adn_status gather_style_stats(adn_context *ctx, const adn_image *content,
             st = adn_coral(s->data, ns, content->data, nc, matched);
         else
             adn_match_mean_colour(s->data, ns, content->data, nc, matched);
-        if (!st) st = adn_style_statistics(model, matched, s->height, s->width, &w->padded_rgb, mean, std);
+        if (!st) st = matched_style_statistics(ctx, plan, matched, s->height, s->width, mean, std);
         if (st) return st;
     }
     *mean_out = means;
@@ -190,40 +217,73 @@ static adn_status depth_stage(adn_context *ctx, const adn_image *content, const 
     return st;
 }
 
-/* t = AdaIN / interpolation / regions of the content features, into the target buffer. */
-static adn_status target_stage(adn_context *ctx, const adn_stylize_params *p, int32_t n_styles, const adn_features *f,
-                               const call_sizes *z, const float *mean, const float *std, float **target_out) {
-    adn_workspace *w = &ctx->work;
-    const int32_t c = ctx->model->bundle.channels, ds = ctx->model->bundle.downsample;
-    const int64_t n = f->n;
-    float *target = adn_buffer_floats(&w->target, (int64_t)c * n, "the AdaIN target");
-    if (!target) return ADN_ERR_OUT_OF_MEMORY;
-    *target_out = target;
-    if (p->region_masks) {
-        float *masks = adn_buffer_floats(&w->region_masks, (int64_t)n_styles * n, "region masks");
-        if (!masks) return ADN_ERR_OUT_OF_MEMORY;
-        adn_status st = adn_to_feature_resolution(p->region_masks->data, NULL, n_styles, z->height, z->width, z->pheight,
-                                                  z->pwidth, ds, 0.0f, &w->map_scratch, masks);
-        if (st) return st;
-        return adn_adain_regions(f->data, c, n, n_styles, masks, mean, std, ADN_ADAIN_EPS, target);
+/* Style statistics of channels [c0, c0 + cc) of every style (K x cc each), for the chunked AdaIN. */
+static adn_status chunk_style_stats(adn_workspace *w, const float *mean, const float *std, int32_t n_styles, int32_t c,
+                                    int32_t c0, int32_t cc, const float **chunk_mean, const float **chunk_std) {
+    float *stats = adn_buffer_floats(&w->chunk_stats, 2 * (int64_t)n_styles * cc, "style statistics");
+    if (!stats) return ADN_ERR_OUT_OF_MEMORY;
+    for (int32_t k = 0; k < n_styles; ++k) {
+        memcpy(stats + (size_t)k * cc, mean + (size_t)k * c + c0, sizeof(float) * (size_t)cc);
+        memcpy(stats + (size_t)(n_styles + k) * cc, std + (size_t)k * c + c0, sizeof(float) * (size_t)cc);
     }
-    if (n_styles == 1 && !p->style_weights) return adn_adain(f->data, c, n, mean, std, ADN_ADAIN_EPS, target);
-    const float *weights = p->style_weights;
-    if (!weights) {
+    *chunk_mean = stats;
+    *chunk_std = stats + (size_t)n_styles * cc;
+    return ADN_OK;
+}
+
+/* What the AdaIN of a call needs besides the features: region masks or style weights. */
+typedef struct adain_inputs {
+    int32_t n_styles;
+    const float *mean, *std;   /* K x C */
+    const float *region_masks; /* K x N at feature resolution, or NULL */
+    const float *weights;      /* interpolation weights, or NULL for plain single-style AdaIN */
+} adain_inputs;
+
+/* t = AdaIN / interpolation / regions of channels [c0, c0 + cc) of the content features.  Every
+ * channel's statistics are its own, so a chunk gives exactly the values of the whole map. */
+static adn_status chunk_target(adn_context *ctx, const adain_inputs *a, const adn_features *f, int32_t c0, int32_t cc,
+                               float *target) {
+    const int32_t c = ctx->model->bundle.channels;
+    const float *x = f->data + (int64_t)c0 * f->n;
+    if (!a->region_masks && !a->weights) return adn_adain(x, cc, f->n, a->mean + c0, a->std + c0, ADN_ADAIN_EPS, target);
+    const float *mean, *std;
+    adn_status st = chunk_style_stats(&ctx->work, a->mean, a->std, a->n_styles, c, c0, cc, &mean, &std);
+    if (st) return st;
+    if (a->region_masks)
+        return adn_adain_regions(x, cc, f->n, a->n_styles, a->region_masks, mean, std, ADN_ADAIN_EPS, target);
+    return adn_adain_interpolate(x, cc, f->n, a->n_styles, a->weights, mean, std, ADN_ADAIN_EPS, target);
+}
+
+/* Region masks at feature resolution, or the weights of an interpolation (equal ones when the
+ * caller gives none); neither for plain single-style AdaIN. */
+static adn_status prepare_adain(adn_context *ctx, const adn_stylize_params *p, int32_t n_styles, const adn_features *f,
+                                const call_sizes *z, adain_inputs *a) {
+    adn_workspace *w = &ctx->work;
+    const int32_t ds = ctx->model->bundle.downsample;
+    if (p->region_masks) {
+        float *masks = adn_buffer_floats(&w->region_masks, (int64_t)n_styles * f->n, "region masks");
+        if (!masks) return ADN_ERR_OUT_OF_MEMORY;
+        a->region_masks = masks;
+        return adn_to_feature_resolution(p->region_masks->data, NULL, n_styles, z->height, z->width, z->pheight, z->pwidth,
+                                         ds, 0.0f, &w->map_scratch, masks);
+    }
+    if (n_styles == 1 && !p->style_weights) return ADN_OK;
+    a->weights = p->style_weights;
+    if (!a->weights) {
         float *equal = adn_buffer_floats(&w->equal_weights, n_styles, "style weights");
         if (!equal) return ADN_ERR_OUT_OF_MEMORY;
         for (int32_t k = 0; k < n_styles; ++k) equal[k] = 1.0f;
-        weights = equal;
+        a->weights = equal;
     }
-    return adn_adain_interpolate(f->data, c, n, n_styles, weights, mean, std, ADN_ADAIN_EPS, target);
+    return ADN_OK;
 }
 
-/* S = alpha M R into the context's strength map, then f = S t + (1 - S) fc over fc. */
-static adn_status blend_stage(adn_context *ctx, const adn_stylize_params *p, const adn_features *f, const call_sizes *z,
-                              const float *range, const float *target) {
+/* S = alpha M R into the context's strength map. */
+static adn_status strength_stage(adn_context *ctx, const adn_stylize_params *p, const adn_features *f, const call_sizes *z,
+                                 const float *range, const float **strength_out) {
     adn_workspace *w = &ctx->work;
     adn_results *r = &ctx->results;
-    const int32_t c = ctx->model->bundle.channels, ds = ctx->model->bundle.downsample;
+    const int32_t ds = ctx->model->bundle.downsample;
     float *mask = NULL;
     if (p->mask) {
         if (!(mask = adn_buffer_floats(&w->mask, f->n, "a mask"))) return ADN_ERR_OUT_OF_MEMORY;
@@ -237,23 +297,61 @@ static adn_status blend_stage(adn_context *ctx, const adn_stylize_params *p, con
     if (st) return st;
     r->strength_height = f->height;
     r->strength_width = f->width;
-    /* f = S t + (1 - S) fc, written over fc: on CPU that is the encoder's own output tensor. */
-    if ((st = adn_blend(target, f->data, strength, c, f->n, f->data))) return st;
-    return ctx->model->ops->commit(f->tensor);
+    *strength_out = strength;
+    return ADN_OK;
 }
 
-/* Decodes into the context's buffer, checks it, and only then fills the caller's out. */
-static adn_status decode_stage(adn_context *ctx, const adn_features *f, const call_sizes *z, adn_image *out) {
+/* t (AdaIN, interpolation or regions), S, and f = S t + (1 - S) fc written over fc (on CPU
+ * untiled that is the encoder's own output tensor), ADN_ADAIN_CHUNK channels at a time so t never
+ * needs a whole C x N buffer. */
+static adn_status adain_blend_stage(adn_context *ctx, const adn_stylize_params *p, int32_t n_styles, const adn_features *f,
+                                    const call_sizes *z, const float *range, const float *mean, const float *std) {
+    const int32_t c = ctx->model->bundle.channels;
+    adain_inputs a = {.n_styles = n_styles, .mean = mean, .std = std};
+    const float *strength = NULL;
+    adn_status st;
+    if ((st = prepare_adain(ctx, p, n_styles, f, z, &a)) || (st = strength_stage(ctx, p, f, z, range, &strength))) return st;
+    float *target = adn_buffer_floats(&ctx->work.target, (int64_t)(c < ADN_ADAIN_CHUNK ? c : ADN_ADAIN_CHUNK) * f->n,
+                                      "the AdaIN target");
+    if (!target) return ADN_ERR_OUT_OF_MEMORY;
+    for (int32_t c0 = 0; c0 < c; c0 += ADN_ADAIN_CHUNK) {
+        const int32_t cc = c - c0 < ADN_ADAIN_CHUNK ? c - c0 : ADN_ADAIN_CHUNK;
+        float *fc = f->data + (int64_t)c0 * f->n;
+        if ((st = chunk_target(ctx, &a, f, c0, cc, target)) || (st = adn_blend(target, fc, strength, cc, f->n, fc))) return st;
+    }
+    return f->tensor ? ctx->model->ops->commit(f->tensor) : ADN_OK;
+}
+
+/* Decodes (whole or over tiles) and checks the result.  A caller's out is written only once the
+ * decode succeeded (through the context's buffer); an out the library allocates is decoded into
+ * directly, and freed by adn_stylize if anything fails. */
+static adn_status decode_stage(adn_context *ctx, const adn_features *f, const call_sizes *z, const adn_pass_plan *pass,
+                               adn_image *out) {
     const adn_model *model = ctx->model;
     const int64_t count = 3 * (int64_t)z->height * z->width;
-    float *decoded = adn_buffer_floats(&ctx->work.decoded, count, "the decoder output");
-    if (!decoded) return ADN_ERR_OUT_OF_MEMORY;
-    adn_status st = model->ops->decode(model->state, f->tensor, z->pheight, z->pwidth, decoded, z->height, z->width);
-    if (st) return st;
-    if (!adn_all_finite(decoded, count)) return adn_fail(ADN_ERR_MODEL, "decoder.pt produced NaN or infinity");
-    if ((st = adn_image_prepare_output(out, 3, z->height, z->width, "out"))) return st;
-    memcpy(out->data, decoded, sizeof(float) * (size_t)count);
+    adn_status st;
+    float *dst;
+    if (out->data) {
+        if (!(dst = adn_buffer_floats(&ctx->work.decoded, count, "the decoder output"))) return ADN_ERR_OUT_OF_MEMORY;
+    } else {
+        if ((st = adn_image_prepare_output(out, 3, z->height, z->width, "out"))) return st;
+        dst = out->data;
+    }
+    if (pass->tiled) {
+        if ((st = adn_decode_tiled(model, f->data, &pass->decoder, &ctx->work.tiling, dst, z->height, z->width))) return st;
+    } else {
+        if ((st = model->ops->decode(model->state, f->tensor, z->pheight, z->pwidth, dst, z->height, z->width))) return st;
+        if (!adn_all_finite(dst, count)) return adn_fail(ADN_ERR_MODEL, "decoder.pt produced NaN or infinity");
+    }
+    if (dst != out->data) memcpy(out->data, dst, sizeof(float) * (size_t)count);
     return ADN_OK;
+}
+
+/* The content's features: the encoder's output tensor, or a context buffer filled tile by tile. */
+static adn_status encode_content(adn_context *ctx, const adn_image *content, const adn_pass_plan *pass, adn_features *f) {
+    if (!pass->tiled)
+        return adn_encode_padded(ctx->model, content->data, content->height, content->width, &ctx->work.padded_rgb, f);
+    return encode_over_tiles(ctx, content->data, content->height, content->width, &pass->encoder, &ctx->work.features, f);
 }
 
 /* Adds the time since *mark to *stage and moves the mark to now. */
@@ -264,32 +362,75 @@ static void lap(double *mark, double *stage) {
 }
 
 static adn_status run_pipeline(adn_context *ctx, const adn_image *content, const adn_style *const *styles, int32_t n_styles,
-                               const adn_stylize_params *p, adn_image *out, adn_depth_source source, adn_features *f) {
+                               const adn_stylize_params *p, const adn_memory_plan *plan, adn_image *out,
+                               adn_depth_source source, adn_features *f) {
     const adn_model *model = ctx->model;
     const int32_t ds = model->bundle.downsample;
     const call_sizes z = {content->height, content->width, adn_round_up(content->height, ds), adn_round_up(content->width, ds)};
     adn_timings *t = &ctx->timings;
     double mark = adn_now_ms();
     adn_status st;
-    float *mean = NULL, *std = NULL, *target = NULL;
+    float *mean = NULL, *std = NULL;
     const float *range = NULL;
-    if ((st = adn_context_enter_stage(ctx, ADN_STAGE_ENCODE_CONTENT)) ||
-        (st = adn_encode_padded(model, content->data, content->height, content->width, &ctx->work.padded_rgb, f)))
+    if ((st = adn_context_enter_stage(ctx, ADN_STAGE_ENCODE_CONTENT)) || (st = encode_content(ctx, content, &plan->content, f)))
         return st;
     lap(&mark, &t->content_encode_ms);
     if ((st = adn_context_enter_stage(ctx, ADN_STAGE_ENCODE_STYLE)) ||
-        (st = gather_style_stats(ctx, content, styles, n_styles, p->preserve_color, &mean, &std)))
+        (st = gather_style_stats(ctx, plan, content, styles, n_styles, p->preserve_color, &mean, &std)))
         return st;
     lap(&mark, &t->style_encode_ms);
     if ((st = adn_context_enter_stage(ctx, ADN_STAGE_DEPTH)) || (st = depth_stage(ctx, content, p, &z, source, &range)))
         return st;
     lap(&mark, &t->depth_ms);
     if ((st = adn_context_enter_stage(ctx, ADN_STAGE_ADAIN_BLEND)) ||
-        (st = target_stage(ctx, p, n_styles, f, &z, mean, std, &target)) || (st = blend_stage(ctx, p, f, &z, range, target)))
+        (st = adn_temporal_content_stats(ctx, f, content, n_styles, p->region_masks != NULL, mean, std)) ||
+        (st = adain_blend_stage(ctx, p, n_styles, f, &z, range, mean, std)))
         return st;
     lap(&mark, &t->adain_blend_ms);
-    if ((st = adn_context_enter_stage(ctx, ADN_STAGE_DECODE)) || (st = decode_stage(ctx, f, &z, out))) return st;
+    if ((st = adn_context_enter_stage(ctx, ADN_STAGE_DECODE)) || (st = decode_stage(ctx, f, &z, &plan->content, out)))
+        return st;
     lap(&mark, &t->decode_ms);
+    return ADN_OK;
+}
+
+/* The sizes the memory estimate of lib/tile_plan.c needs (the model is in adain_dcs.h). */
+static adn_call_shape shape_of_call(const adn_context *ctx, const adn_image *content, const adn_style *const *styles,
+                                    int32_t n_styles, const adn_stylize_params *p, adn_depth_source source) {
+    adn_call_shape s = {.height = content->height, .width = content->width};
+    if (source == ADN_DEPTH_NETWORK) s.n_maps = 5; /* the raw map, D before and after smoothing, R(D), its padded copy */
+    if (source == ADN_DEPTH_CALLER) s.n_maps = 4 + (p->depth_norm.has_invalid ? 3 : 0); /* + the validity maps */
+    if (source != ADN_DEPTH_NONE && (ctx->temporal.depth_ema > 0.0f || ctx->temporal.range_ema > 0.0f)) s.n_maps += 1;
+    if (ctx->temporal.scene_cut_threshold > 0.0f) s.n_maps += 3; /* the previous frame (lib/temporal.c) */
+    if (p->mask) s.n_maps += 1;
+    if (p->region_masks) s.n_maps += n_styles;
+    s.n_feature_maps = 3 + (p->region_masks ? n_styles : 0) + ADN_ADAIN_CHUNK; /* S, R, M, masks, the AdaIN chunk */
+    if (p->preserve_color)
+        for (int32_t k = 0; k < n_styles; ++k) {
+            const adn_image *img = &styles[k]->image;
+            if ((int64_t)img->height * img->width > (int64_t)s.style_height * s.style_width) {
+                s.style_height = img->height;
+                s.style_width = img->width;
+            }
+        }
+    return s;
+}
+
+static double mib_of(uint64_t bytes) { return (double)bytes / (double)((uint64_t)1 << 20); }
+
+/* The memory plan of the call, refused up front when it cannot fit the context's budget. */
+static adn_status plan_call(const adn_context *ctx, const adn_image *content, const adn_style *const *styles,
+                            int32_t n_styles, const adn_stylize_params *p, adn_depth_source source, adn_memory_plan *plan) {
+    const adn_call_shape shape = shape_of_call(ctx, content, styles, n_styles, p, source);
+    adn_status st = adn_plan_memory(ctx->model, &shape, ctx->memory_budget, plan);
+    if (st || !plan->content.tiled) return st;
+    const adn_tile_grid *e = &plan->content.encoder, *d = &plan->content.decoder;
+    const int32_t ds = ctx->model->bundle.downsample;
+    adn_log(ADN_LOG_INFO,
+            "adn_stylize: %dx%d (HxW) over tiles, estimate %.0f MiB of a %.0f MiB budget: encoder %dx%d tiles of %dx%d "
+            "+ %d px halo, decoder %dx%d tiles of %dx%d + %d px halo",
+            (int)content->height, (int)content->width, mib_of(plan->estimate), mib_of(plan->budget), (int)e->rows,
+            (int)e->cols, (int)(e->core_h * ds), (int)(e->core_w * ds), (int)(e->halo * ds), (int)d->rows, (int)d->cols,
+            (int)(d->core_h * ds), (int)(d->core_w * ds), (int)(d->halo * ds));
     return ADN_OK;
 }
 
@@ -306,12 +447,15 @@ adn_status adn_stylize(adn_context *ctx, const adn_image *content, const adn_sty
     if (st || (st = validate_stylize(ctx, content, styles, n_styles, &p, out))) return st;
     const int caller_owned_out = out->data != NULL; /* a failure frees only what we allocated */
     const adn_depth_source source = resolve_depth_source(ctx->model, p.depth_source);
+    adn_memory_plan plan;
+    if ((st = plan_call(ctx, content, styles, n_styles, &p, source, &plan))) return st;
     reset_timings(ctx);
     ctx->results.has_depth = ctx->results.has_strength = 0;
     const double start = adn_now_ms();
     adn_features f;
     memset(&f, 0, sizeof f);
-    st = run_pipeline(ctx, content, styles, n_styles, &p, out, source, &f);
+    adn_temporal_detect_scene_cut(ctx, content);
+    st = run_pipeline(ctx, content, styles, n_styles, &p, &plan, out, source, &f);
     adn_features_release(ctx->model, &f);
     ctx->timings.total_ms = adn_now_ms() - start;
     if (st) {
@@ -321,6 +465,7 @@ adn_status adn_stylize(adn_context *ctx, const adn_image *content, const adn_sty
     ctx->results.has_depth = source != ADN_DEPTH_NONE;
     ctx->results.has_strength = 1;
     if (source != ADN_DEPTH_NONE) adn_temporal_commit(ctx, source);
+    adn_temporal_commit_frame(ctx, content);
     return ADN_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Runtime version and compiled-in features. */
 #include "internal.h"
 #include "backend.h"
+#include "cpu.h"
 
 #include <string.h>
 
@@ -13,6 +14,9 @@ int adn_has_feature(const char *name) {
     const adn_backend_ops *backend = adn_backend_default();
     if (strcmp(name, "torch") == 0) return backend && strcmp(backend->name, "torch") == 0;
     if (strcmp(name, "cuda") == 0) return backend && backend->has_cuda;
+    /* Not compiled in but found at run time: what the CPU can do (lib/cpu.c). */
+    if (strcmp(name, "bf16") == 0) return backend && adn_cpu_has_native_bf16();
+    if (adn_cpu_has(name)) return 1;
 #ifdef ADN_HAVE_PNG
     if (strcmp(name, "png") == 0) return 1;
 #endif

@@ -2,22 +2,31 @@
 // CPU or CUDA.  This is the only C++ in the project.  Every entry point catches every exception and
 // turns it into an adn_status with a one-line message; nothing C++ crosses lib/backend.h.
 #include "backend.h"
+#include "cpu.h"
 #include "internal.h"
+#include "large_block_allocator.h"
 
 #include <ATen/Parallel.h>
+#include <caffe2/serialize/read_adapter_interface.h>
 #include <torch/cuda.h>
 #include <torch/csrc/jit/frontend/error_report.h>
+#include <torch/csrc/jit/ir/ir.h>
 #include <torch/script.h>
 
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <memory>
+#include <mutex>
 #include <new>
 #include <optional>
+#include <stdexcept>
 #include <string>
-#include <sys/stat.h>
+#include <system_error>
 #include <thread>
 #include <vector>
 
@@ -28,6 +37,10 @@ struct torch_state {
     torch::jit::Module decoder;
     std::optional<torch::jit::Module> depth;
     torch::Device device{torch::kCPU};
+    // adn_model_params.precision for the encoder and decoder (the depth network stays float32).
+    // Below float32 the modules hold their weights in this type and take and return channels_last
+    // tensors of it; op_encode / op_decode convert at the boundary, so lib/ only sees float32.
+    c10::ScalarType dtype{torch::kFloat32};
 };
 
 }  // namespace
@@ -41,54 +54,100 @@ struct adn_tensor {
 
 namespace {
 
-// The cause of a TorchScript interpreter error is its last line; the lines before are a
-// traceback, which would push the cause out of the one-line message.
-std::string last_line(const char *text) {
+// A module broke the bundle contract at run time (returned a tuple, say): ADN_ERR_MODEL wherever
+// it happens, since no retry or other input can fix it.
+struct contract_error : std::runtime_error {
+    using std::runtime_error::runtime_error;
+};
+
+std::string trimmed(const std::string &line) {
+    size_t begin = line.find_first_not_of(" \t\r");
+    if (begin == std::string::npos) return "";
+    size_t end = line.find_last_not_of(" \t\r");
+    return line.substr(begin, end - begin + 1);
+}
+
+// Lines of a TorchScript report that show where, not what: source excerpts, carets, headings.
+bool is_context_line(const std::string &line) {
+    static const char *const headings[] = {"File \"", "Traceback of TorchScript", "The following operation failed",
+                                           "Serialized   File", "Exception raised from", "Compiled from code"};
+    if (line.find("<--- HERE") != std::string::npos) return true;
+    if (line.find_first_not_of("~^ ") == std::string::npos) return true;
+    for (const char *h : headings)
+        if (line.compare(0, std::strlen(h), h) == 0) return true;
+    return false;
+}
+
+// The cause in a multi-line torch message, as one line.  A TorchScript runtime error is a
+// traceback ending in the cause; a compile or deserialisation error starts with its cause, then
+// shows the source with a caret line ("~~~ <--- HERE"), which must never stand for the cause.
+std::string cause_of(const char *text) {
+    std::vector<std::string> lines;
+    std::string all(text ? text : ""), line;
+    for (size_t begin = 0; begin <= all.size();) {
+        size_t end = all.find('\n', begin);
+        if (end == std::string::npos) end = all.size();
+        line = trimmed(all.substr(begin, end - begin));
+        if (!line.empty()) lines.push_back(line);
+        begin = end + 1;
+    }
+    if (lines.empty()) return "unknown error";
+    const bool traceback = all.find("Traceback of TorchScript") != std::string::npos;
+    std::string cause = lines.front();
+    if (traceback) {
+        auto found = std::find_if(lines.rbegin(), lines.rend(), [](const std::string &l) { return !is_context_line(l); });
+        if (found != lines.rend()) cause = *found;
+    } else {
+        auto found = std::find_if(lines.begin(), lines.end(), [](const std::string &l) { return !is_context_line(l); });
+        if (found != lines.end()) cause = *found;
+    }
+    while (!cause.empty() && cause.back() == ':') cause.pop_back();
+    return cause;
+}
+
+bool says_out_of_memory(const char *text) {
     std::string s(text ? text : "");
-    size_t end = s.find_last_not_of(" \t\r\n");
-    if (end == std::string::npos) return "unknown error";
-    size_t newline = s.find_last_of("\r\n", end);
-    size_t begin = newline == std::string::npos ? 0 : newline + 1;
-    return s.substr(begin, end - begin + 1);
+    std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return (char)std::tolower(c); });
+    static const char *const signs[] = {"out of memory", "can't allocate memory", "not enough memory", "bad_alloc",
+                                        "cannot allocate memory", "could not allocate memory"};
+    for (const char *sign : signs)
+        if (s.find(sign) != std::string::npos) return true;
+    return false;
 }
 
-// The first non-empty line, for errors whose cause comes first (TorchScript compile errors).
-std::string first_line(const char *text) {
-    std::string s(text ? text : "");
-    size_t begin = s.find_first_not_of(" \t\r\n");
-    if (begin == std::string::npos) return "unknown error";
-    size_t end = s.find_first_of("\r\n", begin);
-    std::string line = s.substr(begin, end == std::string::npos ? std::string::npos : end - begin);
-    while (!line.empty() && line.back() == ':') line.pop_back();
-    return line;
-}
-
-bool says_out_of_memory(const std::string &message) {
-    return message.find("out of memory") != std::string::npos || message.find("can't allocate memory") != std::string::npos;
-}
-
-adn_status fail_with(adn_status status_for_errors, const char *what, const char *text) {
-    std::string cause = last_line(text);
-    return adn_fail(says_out_of_memory(cause) ? ADN_ERR_OUT_OF_MEMORY : status_for_errors, "%s: %s", what, cause.c_str());
+// `what` names the call site ("encoder", "encoder.pt"); `prefix` is put before the cause of a
+// non-memory failure ("not a loadable TorchScript file: ").
+adn_status fail_with(adn_status status_for_errors, const char *what, const char *prefix, const char *text) {
+    std::string cause = cause_of(text);
+    if (says_out_of_memory(text)) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: out of memory: %s", what, cause.c_str());
+    return adn_fail(status_for_errors, "%s: %s%s", what, prefix, cause.c_str());
 }
 
 // Runs f and converts any exception into a status.  `status_for_errors` is what a torch error means
-// at this call site (a bad model while loading, an internal failure while running).
+// at this call site (a bad model while loading, an internal failure while running); running out
+// of memory is ADN_ERR_OUT_OF_MEMORY everywhere, however torch wrapped it.
 template <class F>
-adn_status guarded(adn_status status_for_errors, const char *what, F &&f) noexcept {
+adn_status guarded(adn_status status_for_errors, const char *what, const char *prefix, F &&f) noexcept {
     try {
         try {
             return f();
-        } catch (const torch::jit::ErrorReport &e) {
-            return fail_with(status_for_errors, what, first_line(e.what()).c_str());
+        } catch (const contract_error &e) {
+            return adn_fail(ADN_ERR_MODEL, "%s", e.what());
         } catch (const c10::OutOfMemoryError &e) {
-            return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: %s", what, last_line(e.what_without_backtrace()).c_str());
+            return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: out of memory: %s", what, cause_of(e.what_without_backtrace()).c_str());
+        } catch (const torch::jit::ErrorReport &e) {
+            return fail_with(status_for_errors, what, prefix, e.what());
         } catch (const c10::Error &e) {
-            return fail_with(status_for_errors, what, e.what_without_backtrace());
+            return fail_with(status_for_errors, what, prefix, e.what_without_backtrace());
         } catch (const std::bad_alloc &) {
             return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: out of memory", what);
+        } catch (const std::system_error &e) {
+            // Threads or locks that cannot be made: resources, not a bad model.
+            const int code = e.code().value();
+            if (code == ENOMEM || code == EAGAIN) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "%s: out of resources: %s", what, e.what());
+            return adn_fail(ADN_ERR_INTERNAL, "%s: %s", what, cause_of(e.what()).c_str());
         } catch (const std::exception &e) {
-            return fail_with(status_for_errors, what, e.what());
+            return fail_with(status_for_errors, what, prefix, e.what());
         }
     } catch (...) {
         // Also catches a throw from the handlers themselves (std::string can run out of memory).
@@ -96,15 +155,47 @@ adn_status guarded(adn_status status_for_errors, const char *what, F &&f) noexce
     }
 }
 
-bool file_exists(const std::string &path) {
-    struct stat st;
-    return stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+template <class F>
+adn_status guarded(adn_status status_for_errors, const char *what, F &&f) noexcept {
+    return guarded(status_for_errors, what, "", std::forward<F>(f));
 }
 
-bool dir_exists(const char *path) {
-    struct stat st;
-    return stat(path, &st) == 0 && S_ISDIR(st.st_mode);
+// torch's own names ("float64"), not the C++ enum's ("Double"): the contract says "float32".
+const char *dtype_name(c10::ScalarType t) {
+    switch (t) {
+    case torch::kFloat32: return "float32";
+    case torch::kFloat64: return "float64";
+    case torch::kFloat16: return "float16";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kInt8: return "int8";
+    case torch::kUInt8: return "uint8";
+    case torch::kInt16: return "int16";
+    case torch::kInt32: return "int32";
+    case torch::kInt64: return "int64";
+    case torch::kBool: return "bool";
+    case torch::kComplexFloat: return "complex64";
+    case torch::kComplexDouble: return "complex128";
+    default: return c10::toString(t);
+    }
 }
+
+// The bytes lib/ verified, as torch's reader sees a file.  Reads past the end return what there is
+// (torch then reports a truncated archive) instead of reading outside the buffer.
+class verified_bytes final : public caffe2::serialize::ReadAdapterInterface {
+  public:
+    explicit verified_bytes(const adn_module_bytes &b) : data_(b.data), size_(b.size) {}
+    size_t size() const override { return size_; }
+    size_t read(uint64_t pos, void *buf, size_t n, const char *) const override {
+        if (pos >= size_) return 0;
+        const size_t count = (size_t)std::min<uint64_t>(n, size_ - pos);
+        std::memcpy(buf, data_ + pos, count);
+        return count;
+    }
+
+  private:
+    const uint8_t *data_;
+    size_t size_;
+};
 
 std::string shape_of(const torch::Tensor &t) {
     std::string s = "[";
@@ -126,19 +217,12 @@ int64_t int_attr(const torch::jit::Module &m, const char *name) {
     return v < 0 ? 0 : v;
 }
 
-adn_status load_module(const std::string &dir, const char *file, const torch::Device &device, torch::jit::Module *out) {
-    std::string path = dir + "/" + file;
-    if (!file_exists(path)) return adn_fail(ADN_ERR_MODEL, "%s: file not found in bundle '%s'", file, dir.c_str());
-    try {
-        *out = torch::jit::load(path, device);
-    } catch (const torch::jit::ErrorReport &e) {
-        // Its text is the cause, then the source and a caret line: keep the cause.
-        return adn_fail(ADN_ERR_MODEL, "%s: not a loadable TorchScript file: %s", file, first_line(e.what()).c_str());
-    } catch (const c10::Error &e) {
-        return adn_fail(ADN_ERR_MODEL, "%s: not a loadable TorchScript file: %s", file, e.what_without_backtrace());
-    }
-    out->eval();
-    return ADN_OK;
+adn_status load_module(const adn_module_bytes &bytes, const torch::Device &device, torch::jit::Module *out) {
+    return guarded(ADN_ERR_MODEL, bytes.name, "not a loadable TorchScript file: ", [&] {
+        *out = torch::jit::load(std::make_shared<verified_bytes>(bytes), device);
+        out->eval();
+        return ADN_OK;
+    });
 }
 
 adn_status resolve_device(const adn_model_params &p, torch::Device *device) {
@@ -163,16 +247,37 @@ adn_status resolve_device(const adn_model_params &p, torch::Device *device) {
     return adn_fail(ADN_ERR_INVALID_ARGUMENT, "unknown device %d", (int)p.device);
 }
 
-void set_threads(int32_t n_threads) {
+// libtorch's intra-op pool is process-wide, and resizing it while other threads run models (or
+// under memory pressure: libgomp exit()s when it cannot make its threads) is not safe.  So it is
+// sized once, by the first load; a later load asking for another size keeps it and says so.
+void set_threads_once(int32_t n_threads) {
+    static std::mutex lock;
+    static int pool_size = 0;
     int n = n_threads > 0 ? n_threads : (int)std::thread::hardware_concurrency();
     if (n < 1) n = 1;
-    at::set_num_threads(n);  // libtorch defaults to 1 thread in some builds
+    std::lock_guard<std::mutex> hold(lock);
+    if (pool_size == 0) {
+        at::set_num_threads(n);  // libtorch defaults to 1 thread in some builds
+        pool_size = n;
+    } else if (n != pool_size) {
+        adn_log(ADN_LOG_WARN, "n_threads = %d ignored: libtorch's CPU thread pool is process-wide and keeps the %d threads "
+                "the first model load set", n, pool_size);
+    }
 }
 
-torch::Tensor run(torch::jit::Module &m, const torch::Tensor &x) {
+std::string ivalue_kind(const torch::jit::IValue &v) {
+    if (v.isTuple()) return "a tuple";
+    if (v.isList()) return "a list";
+    if (v.isGenericDict()) return "a dict";
+    if (v.isNone()) return "None";
+    if (v.isDouble() || v.isInt() || v.isBool()) return "a number";
+    return v.tagKind(); // a std::string by value: returned as one, not as a pointer into it
+}
+
+torch::Tensor run(torch::jit::Module &m, const char *file, const torch::Tensor &x) {
     std::vector<torch::jit::IValue> inputs{x};
     torch::jit::IValue y = m.forward(inputs);
-    if (!y.isTensor()) throw std::runtime_error("module did not return a tensor");
+    if (!y.isTensor()) throw contract_error(std::string(file) + ": forward returned " + ivalue_kind(y) + ", expected one tensor");
     return y.toTensor();
 }
 
@@ -198,6 +303,8 @@ void read_attrs(const torch_state &b, adn_bundle_attrs *a) {
     a->encoder_downsample = int_attr(b.encoder, "adn_downsample");
     a->decoder_channels = int_attr(b.decoder, "adn_channels");
     a->decoder_upsample = int_attr(b.decoder, "adn_upsample");
+    a->encoder_receptive_field = int_attr(b.encoder, "adn_receptive_field");  // optional: -1 = absent
+    a->decoder_receptive_field = int_attr(b.decoder, "adn_receptive_field");
     a->has_depth = b.depth.has_value();
     a->depth_kind[0] = a->depth_output[0] = '\0';
     if (b.depth) {
@@ -206,18 +313,16 @@ void read_attrs(const torch_state &b, adn_bundle_attrs *a) {
     }
 }
 
-adn_status load_bundle(torch_state *b, const char *bundle_dir, const adn_model_params &p, adn_bundle_attrs *attrs) {
+adn_status load_bundle(torch_state *b, const adn_module_bytes *encoder, const adn_module_bytes *decoder,
+                       const adn_module_bytes *depth, const adn_model_params &p, adn_bundle_attrs *attrs) {
     adn_status st;
-    if (!dir_exists(bundle_dir)) return adn_fail(ADN_ERR_MODEL, "model bundle '%s' is not a directory", bundle_dir);
     if ((st = resolve_device(p, &b->device))) return st;
-    set_threads(p.n_threads);
-    std::string dir(bundle_dir);
-    if ((st = load_module(dir, "encoder.pt", b->device, &b->encoder)) || (st = load_module(dir, "decoder.pt", b->device, &b->decoder)))
-        return st;
-    if (p.load_depth && file_exists(dir + "/depth.pt")) {
-        torch::jit::Module depth;
-        if ((st = load_module(dir, "depth.pt", b->device, &depth))) return st;
-        b->depth = depth;
+    set_threads_once(p.n_threads);
+    if ((st = load_module(*encoder, b->device, &b->encoder)) || (st = load_module(*decoder, b->device, &b->decoder))) return st;
+    if (depth) {
+        torch::jit::Module module;
+        if ((st = load_module(*depth, b->device, &module))) return st;
+        b->depth = module;
     }
     read_attrs(*b, attrs);  // before freezing, which may fold attributes away
     return ADN_OK;
@@ -236,12 +341,12 @@ adn_tensor_dims dims_of(const torch::Tensor &t) {
 
 // ---- the operations table ----------------------------------------------------------------------
 
-adn_status op_load(const char *bundle_dir, const adn_model_params *params, void **state, adn_bundle_attrs *attrs, adn_device *device,
-                   int32_t *cuda_index) {
+adn_status op_load(const adn_module_bytes *encoder, const adn_module_bytes *decoder, const adn_module_bytes *depth,
+                   const adn_model_params *params, void **state, adn_bundle_attrs *attrs, adn_device *device, int32_t *cuda_index) {
     *state = nullptr;
     torch_state *b = new (std::nothrow) torch_state();
     if (!b) return adn_fail(ADN_ERR_OUT_OF_MEMORY, "cannot allocate a model");
-    adn_status st = guarded(ADN_ERR_MODEL, "loading model bundle", [&] { return load_bundle(b, bundle_dir, *params, attrs); });
+    adn_status st = guarded(ADN_ERR_MODEL, "loading model bundle", [&] { return load_bundle(b, encoder, decoder, depth, *params, attrs); });
     if (st) {
         delete b;
         return st;
@@ -252,11 +357,90 @@ adn_status op_load(const char *bundle_dir, const adn_model_params *params, void 
     return ADN_OK;
 }
 
-// Freezing inlines weights and attributes; optimize_for_inference then fuses ops for the device.
-// Done after loading (a module saved after optimize_for_inference cannot be loaded back).
+// ---- precision (adn_model_params.precision; lib/model.c has checked it against the CPU) -------
+
+c10::ScalarType scalar_type_of(adn_precision precision) {
+    switch (precision) {
+    case ADN_PRECISION_BF16: return torch::kBFloat16;
+    case ADN_PRECISION_FP16: return torch::kFloat16;
+    case ADN_PRECISION_FP32: break;
+    }
+    return torch::kFloat32;
+}
+
+// Padding ops with no bfloat16 / float16 kernel on CPU in libtorch 1.13: reflection and
+// replication padding, which bundles exported before tools/adn_export/padding.py used.
+bool pads_without_low_precision_kernel(const torch::jit::Node *node) {
+    static const c10::Symbol pad = c10::Symbol::fromQualString("aten::pad");
+    static const c10::Symbol reflection = c10::Symbol::fromQualString("aten::reflection_pad2d");
+    static const c10::Symbol replication = c10::Symbol::fromQualString("aten::replication_pad2d");
+    if (node->kind() == reflection || node->kind() == replication) return true;
+    if (node->kind() != pad || node->inputs().size() < 3) return false;
+    c10::optional<c10::IValue> mode = torch::jit::toIValue(node->input(2));
+    return !(mode && mode->isString() && mode->toStringRef() == "constant");
+}
+
+bool block_pads_without_low_precision_kernel(const torch::jit::Block *block) {
+    for (const torch::jit::Node *node : block->nodes()) {
+        if (pads_without_low_precision_kernel(node)) return true;
+        for (const torch::jit::Block *inner : node->blocks())
+            if (block_pads_without_low_precision_kernel(inner)) return true;
+    }
+    return false;
+}
+
+// Every method of the module and its submodules (before freezing, calls are not inlined).
+bool module_pads_without_low_precision_kernel(const torch::jit::Module &m) {
+    for (const torch::jit::Module &sub : m.modules())
+        for (const torch::jit::Method &method : sub.get_methods())
+            if (block_pads_without_low_precision_kernel(method.graph()->block())) return true;
+    return false;
+}
+
+// Weights of encoder and decoder in the model's precision; before freezing, which makes them
+// constants of the graph.
+adn_status apply_precision(torch_state *b, adn_precision precision) {
+    b->dtype = scalar_type_of(precision);
+    if (b->dtype == torch::kFloat32) return ADN_OK;
+    const char *name = dtype_name(b->dtype);
+    return guarded(ADN_ERR_MODEL, "converting the modules to the model's precision", [&] {
+        const std::pair<torch::jit::Module *, const char *> modules[] = {{&b->encoder, "encoder.pt"}, {&b->decoder, "decoder.pt"}};
+        for (const auto &m : modules) {
+            if (b->device.is_cpu() && module_pads_without_low_precision_kernel(*m.first))
+                return adn_fail(ADN_ERR_UNSUPPORTED, "%s: precision %s: the module pads with reflection_pad2d, which libtorch has no %s "
+                                "kernel for on CPU; export the bundle again with this version's tools/adn-export (it pads by copies)",
+                                m.second, name, name);
+            m.first->to(b->dtype);
+        }
+        return ADN_OK;
+    });
+}
+
+// A float32 tensor as the encoder and decoder take it: itself in float32, else a channels_last
+// copy in the model's precision (the layout oneDNN's bf16 convolutions work in).
+torch::Tensor to_module_precision(const torch_state *b, const torch::Tensor &t) {
+    if (b->dtype == torch::kFloat32) return t;
+    return t.to(b->dtype, /*non_blocking=*/false, /*copy=*/false, c10::MemoryFormat::ChannelsLast);
+}
+
+// adn-export --benchmark-zero-padding bundles load like any other; say what they are.
+void warn_if_benchmark_only(const torch::jit::Module &m, const char *file) {
+    if (m.hasattr("adn_padding") && m.attr("adn_padding").isString() && m.attr("adn_padding").toStringRef() == "zero")
+        adn_log(ADN_LOG_WARN, "%s pads with zeros (adn-export --benchmark-zero-padding): its outputs are NOT the method's, "
+                "it is for benchmarks only", file);
+}
+
+// Precision first; then freezing inlines weights and attributes and optimize_for_inference fuses
+// ops for the device (oneDNN convolutions on CPU).  Done after loading (a module saved after
+// optimize_for_inference cannot be loaded back).
 adn_status op_prepare(void *state, const adn_model_params *params) {
     torch_state *b = static_cast<torch_state *>(state);
-    if (!params->optimize) return ADN_OK;
+    warn_if_benchmark_only(b->encoder, "encoder.pt");
+    warn_if_benchmark_only(b->decoder, "decoder.pt");
+    adn_status st = apply_precision(b, params->precision);
+    if (st || !params->optimize) return st;
+    if (b->device.is_cpu() && !adn_shim::install_large_block_allocator())
+        adn_log(ADN_LOG_DEBUG, "large CPU blocks stay on 4 KiB pages (no madvise, or the host installed its own allocator)");
     return guarded(ADN_ERR_MODEL, "optimizing modules", [&] {
         b->encoder = torch::jit::optimize_for_inference(b->encoder);
         b->decoder = torch::jit::optimize_for_inference(b->decoder);
@@ -273,10 +457,12 @@ adn_status op_encode(void *state, const float *rgb, int32_t height, int32_t widt
     return guarded(ADN_ERR_INTERNAL, "encoder", [&] {
         c10::InferenceMode guard;
         torch::Tensor x = image_tensor(b, rgb, height, width);
-        torch::Tensor f = run(b->encoder, x);
-        if (f.scalar_type() != torch::kFloat32 || f.dim() != 4 || f.size(0) != 1)
-            return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s %s for input [1,3,%d,%d], expected [1,C,h,w] float32", shape_of(f).c_str(),
-                            c10::toString(f.scalar_type()), (int)height, (int)width);
+        torch::Tensor f = run(b->encoder, "encoder.pt", to_module_precision(b, x));
+        if (f.scalar_type() != b->dtype || f.dim() != 4 || f.size(0) != 1)
+            return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s %s for input [1,3,%d,%d], expected [1,C,h,w] %s", shape_of(f).c_str(),
+                            dtype_name(f.scalar_type()), (int)height, (int)width, dtype_name(b->dtype));
+        // AdaIN statistics and the blend are float32 in every precision.
+        if (b->dtype != torch::kFloat32) f = f.to(torch::kFloat32, false, false, c10::MemoryFormat::Contiguous);
         // An encoder may return a view of its input (pixel_unshuffle of one 8x8 block is already
         // contiguous).  The features are edited in place and outlive the input buffer, so they
         // must own their memory.
@@ -295,10 +481,10 @@ adn_status op_depth(void *state, const float *rgb, int32_t height, int32_t width
     if (!b->depth) return adn_fail(ADN_ERR_MODEL, "this model bundle has no depth.pt");
     return guarded(ADN_ERR_INTERNAL, "depth network", [&] {
         c10::InferenceMode guard;
-        torch::Tensor d = run(*b->depth, image_tensor(b, rgb, height, width));
+        torch::Tensor d = run(*b->depth, "depth.pt", image_tensor(b, rgb, height, width));
         if (!is_depth_map(d))
             return adn_fail(ADN_ERR_MODEL, "depth.pt: output %s %s, expected [1,1,h,w] or [1,h,w] float32 with h, w >= 1", shape_of(d).c_str(),
-                            c10::toString(d.scalar_type()));
+                            dtype_name(d.scalar_type()));
         auto t = std::make_unique<adn_tensor>();
         t->value = d.reshape({1, 1, d.size(-2), d.size(-1)}).contiguous();
         *dims = dims_of(t->value);
@@ -328,11 +514,13 @@ adn_status op_decode(void *state, adn_tensor *features, int32_t expect_height, i
     torch_state *b = static_cast<torch_state *>(state);
     return guarded(ADN_ERR_INTERNAL, "decoder", [&] {
         c10::InferenceMode guard;
-        torch::Tensor y = run(b->decoder, features->value);
-        if (y.scalar_type() != torch::kFloat32 || !has_shape(y, {1, 3, expect_height, expect_width}))
-            return adn_fail(ADN_ERR_MODEL, "decoder.pt: output %s %s for features %s, expected [1,3,%d,%d] float32", shape_of(y).c_str(),
-                            c10::toString(y.scalar_type()), shape_of(features->value).c_str(), (int)expect_height, (int)expect_width);
-        // The crop and the download in one copy, straight into the caller's buffer.
+        torch::Tensor y = run(b->decoder, "decoder.pt", to_module_precision(b, features->value));
+        if (y.scalar_type() != b->dtype || !has_shape(y, {1, 3, expect_height, expect_width}))
+            return adn_fail(ADN_ERR_MODEL, "decoder.pt: output %s %s for features %s, expected [1,3,%d,%d] %s", shape_of(y).c_str(),
+                            dtype_name(y.scalar_type()), shape_of(features->value).c_str(), (int)expect_height, (int)expect_width,
+                            dtype_name(b->dtype));
+        // The crop, the download and (below float32) the conversion in one copy, straight into the
+        // caller's buffer.
         torch::Tensor dst = torch::from_blob(out, {1, 3, out_height, out_width}, torch::kFloat32);
         dst.copy_(y.narrow(2, 0, out_height).narrow(3, 0, out_width));
         return ADN_OK;
@@ -341,8 +529,22 @@ adn_status op_decode(void *state, adn_tensor *features, int32_t expect_height, i
 
 void op_tensor_free(adn_tensor *t) { delete t; }
 
+// A feature tile for the tiled decoder (lib/tiling.c): a copy, so it owns its memory.
+adn_status op_tensor_from_host(void *state, const float *data, int32_t channels, int32_t height, int32_t width, adn_tensor **out) {
+    torch_state *b = static_cast<torch_state *>(state);
+    *out = nullptr;
+    return guarded(ADN_ERR_INTERNAL, "copying features to the model's device", [&] {
+        torch::Tensor host = torch::from_blob(const_cast<float *>(data), {1, channels, height, width}, torch::kFloat32);
+        auto t = std::make_unique<adn_tensor>();
+        t->value = host.to(b->device, torch::kFloat32, /*non_blocking=*/false, /*copy=*/true);
+        *out = t.release();
+        return ADN_OK;
+    });
+}
+
 const adn_backend_ops torch_ops = {
     "torch", ADN_TORCH_CUDA, op_load, op_prepare, op_free, op_encode, op_depth, op_host_view, op_commit, op_decode, op_tensor_free,
+    op_tensor_from_host,
 };
 
 }  // namespace

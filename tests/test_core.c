@@ -596,6 +596,57 @@ START_TEST(errors_and_fallbacks_found_in_review) {
 }
 END_TEST
 
+/* Finite inputs whose result is beyond FLT_MAX: ADN_ERR_NON_FINITE, never inf with ADN_OK, and
+ * nothing written (out may alias the input).  Results just inside the range still pass. */
+START_TEST(errors_overflow_is_non_finite) {
+    const float x[2 * 4] = {1, 2, 3, 4, 5, 5, 5, 5}; /* channel 0 standardises to +-1.16, channel 1 to 0 */
+    const float zero_mean[4] = {0, 0, 0, 0}, huge_std[4] = {3.4e38f, 1, 3.4e38f, 1}, w[2] = {1, 1};
+    float out[8], alias[8];
+    for (int i = 0; i < 8; ++i) out[i] = 7.0f, alias[i] = x[i];
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain(x, 2, 4, zero_mean, huge_std, ADN_ADAIN_EPS, out));
+    for (int i = 0; i < 8; ++i) ck_assert_float_eq(out[i], 7.0f);
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain(alias, 2, 4, zero_mean, huge_std, ADN_ADAIN_EPS, alias));
+    for (int i = 0; i < 8; ++i) ck_assert_float_eq(alias[i], x[i]);
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain_interpolate(x, 2, 4, 2, w, zero_mean, huge_std, ADN_ADAIN_EPS, out));
+    const float regions[2 * 4] = {1, 1, 1, 1, 0, 0, 0, 0};
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain_regions(x, 2, 4, 2, regions, zero_mean, huge_std, ADN_ADAIN_EPS, out));
+
+    /* The same huge std on the constant channel only, and 1e38 on the other: finite and exact. */
+    const float fits_std[2] = {1e38f, 3.4e38f};
+    EXPECT_OK(adn_adain(x, 2, 4, zero_mean, fits_std, ADN_ADAIN_EPS, out));
+    const double sd = sqrt(5.0 / 3.0 + (double)ADN_ADAIN_EPS);
+    for (int i = 0; i < 4; ++i) {
+        ck_assert_float_eq_tol(out[i], (float)(1e38 * (x[i] - 2.5) / sd), 1e32f);
+        ck_assert_float_eq(out[4 + i], 0.0f);
+    }
+
+    enum { N = 8 };
+    float style[3 * N], content[3 * N], coral_out[3 * N], coral_alias[3 * N];
+    for (int i = 0; i < 3 * N; ++i) {
+        style[i] = (float)((i * 7) % 5) / 5.0f + (float)(i % 3) * 0.1f;
+        content[i] = (i % 2 ? 3e38f : -3e38f) * (i % 4 == 1 ? 1.0f : 0.9f);
+        coral_out[i] = 7.0f;
+        coral_alias[i] = style[i];
+    }
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_coral(style, N, content, N, coral_out));
+    for (int i = 0; i < 3 * N; ++i) ck_assert_float_eq(coral_out[i], 7.0f);
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_coral(coral_alias, N, content, N, coral_alias));
+    for (int i = 0; i < 3 * N; ++i) ck_assert_float_eq(coral_alias[i], style[i]);
+    /* +-1e37 content: large but representable, so the content's means come through */
+    for (int i = 0; i < 3 * N; ++i) content[i] /= 30.0f;
+    EXPECT_OK(adn_coral(style, N, content, N, coral_out));
+    for (int c = 0; c < 3; ++c) {
+        double got = 0, want = 0;
+        for (int i = 0; i < N; ++i) {
+            ck_assert(isfinite(coral_out[c * N + i]));
+            got += coral_out[c * N + i];
+            want += content[c * N + i];
+        }
+        ck_assert_double_eq_tol(got / N, want / N, 1e-5 * 1e37);
+    }
+}
+END_TEST
+
 START_TEST(errors_depth) {
     const float d[3] = {1, NAN, 2}, inf_d[2] = {1, INFINITY}, fine[2] = {1, 2};
     float out[3];
@@ -656,6 +707,12 @@ START_TEST(errors_strength_blend_coral) {
     EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_strength_map(1, m, NULL, 0, s));
     EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_strength_map(1, m, NULL, 2, NULL));
     EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_blend(t, t, bad, 2, 2, s));
+    /* An S outside [0,1] could overflow finite maps (1e30 * 4); refused, as the fuzzer asked. */
+    const float huge_s[2] = {0.5f, 1e30f}, negative_s[2] = {-0.25f, 0.5f}, big_t[4] = {1, 3e38f, 3, -3e38f};
+    EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_blend(big_t, t, huge_s, 2, 2, s));
+    EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_blend(t, t, negative_s, 2, 2, s));
+    EXPECT_OK(adn_blend(big_t, t, m, 2, 2, s)); /* a convex combination stays finite */
+    for (int i = 0; i < 4; ++i) ck_assert(isfinite(s[i]));
     EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_blend(t, NULL, m, 2, 2, s));
     EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_blend(t, t, m, 0, 2, s));
     EXPECT_FAIL(ADN_ERR_INVALID_ARGUMENT, adn_blend(t, t, m, INT32_MAX, INT64_MAX / 4, s));
@@ -713,6 +770,7 @@ static Suite *core_suite(void) {
     TCase *errors = test_case("errors");
     tcase_add_test(errors, errors_adain);
     tcase_add_test(errors, errors_and_fallbacks_found_in_review);
+    tcase_add_test(errors, errors_overflow_is_non_finite);
     tcase_add_test(errors, errors_depth);
     tcase_add_test(errors, errors_resample);
     tcase_add_test(errors, errors_strength_blend_coral);

@@ -4,6 +4,7 @@ The exported TorchScript modules are compared with tests/ref/pipeline_ref.py, wh
 networks from the .pth files on its own (pytorch-AdaIN's nn.Sequential); the depth wrapper is
 compared with its definition in docs/MODELS.md written out here with numpy.
 """
+import hashlib
 import os
 import shutil
 import subprocess
@@ -491,3 +492,82 @@ def test_reference_invalid_depth_blocks_get_r_of_one(analytic_reference):
     D = (depth - depth[valid].min()) / (depth[valid].max() - depth[valid].min())
     R = (0.1 + 0.6 * D.double())
     assert result["strength"][1, 0].item() == pytest.approx(R[8:16, 0:8][valid[8:16, 0:8]].mean().item(), abs=1e-6)
+
+
+# ---- manifest.txt: the seal adn_model_load checks ------------------------------------------------
+
+MODULES = ("encoder.pt", "decoder.pt", "depth.pt")
+
+
+def manifest_lines(bundle):
+    """manifest.txt without comments, read here on its own (not with adn_export.manifest)."""
+    text = (bundle / "manifest.txt").read_text()
+    assert text.endswith("\n")
+    return [line.split(" ") for line in text.splitlines() if line and not line.startswith("#")]
+
+
+def meson_version():
+    import re
+    match = re.search(r"project\('adain_dcs',\s*'c',\s*version:\s*'([^']+)'", (ROOT / "meson.build").read_text())
+    return match.group(1)
+
+
+@pytest.mark.parametrize("kind", ["synthetic", "analytic"])
+def test_every_export_is_sealed(request, kind):
+    bundle = request.getfixturevalue(f"{kind}_bundle")
+    lines = manifest_lines(bundle)
+    assert lines[0] == ["adn-manifest", "1"] and lines[-1] == ["end"]
+    assert lines[1] == ["exporter", "adn-export", meson_version()]
+    files = {fields[1]: fields[2:] for fields in lines if fields[0] == "file"}
+    assert sorted(files) == sorted(name for name in MODULES if (bundle / name).exists())
+    for name, (size, sha) in files.items():
+        data = (bundle / name).read_bytes()
+        assert int(size) == len(data) and sha == hashlib.sha256(data).hexdigest()
+    attrs = {(fields[1], fields[2]): fields[3] for fields in lines if fields[0] == "attr"}
+    for (bundle_kind, name), expected in EXPECTED_ATTRIBUTES.items():
+        if bundle_kind == kind:
+            for attr, value in expected.items():
+                assert attrs[(name, attr)] == str(value)
+
+
+def test_seal_of_a_hand_made_bundle_matches_the_export(analytic_bundle, tmp_path):
+    for name in MODULES:
+        shutil.copy(analytic_bundle / name, tmp_path / name)
+    export_ok("--seal", tmp_path)
+    assert (tmp_path / "manifest.txt").read_text() == (analytic_bundle / "manifest.txt").read_text()
+    # sealing again after a module changed records the new bytes; without depth.pt, no entry
+    (tmp_path / "depth.pt").unlink()
+    export_ok("--seal", tmp_path)
+    files = {fields[1] for fields in manifest_lines(tmp_path) if fields[0] == "file"}
+    assert files == {"encoder.pt", "decoder.pt"}
+
+
+@pytest.mark.parametrize("case,words", [
+    ("not_a_folder", "not a directory"),
+    ("no_decoder", "decoder.pt is missing"),
+    ("garbage_encoder", "encoder.pt is not a loadable TorchScript file"),
+    ("with_out", "--seal DIR goes alone"),
+])
+def test_seal_fails_cleanly(analytic_bundle, tmp_path, case, words):
+    bundle = tmp_path / "bundle"
+    bundle.mkdir()
+    for name in ("encoder.pt", "decoder.pt"):
+        shutil.copy(analytic_bundle / name, bundle / name)
+    args = ["--seal", bundle]
+    if case == "not_a_folder":
+        args = ["--seal", bundle / "encoder.pt"]
+    elif case == "no_decoder":
+        (bundle / "decoder.pt").unlink()
+    elif case == "garbage_encoder":
+        (bundle / "encoder.pt").write_bytes(b"\0" * 100)
+    elif case == "with_out":
+        args += ["--out", tmp_path / "other"]
+    result = run_tool(*args)
+    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert words in result.stderr
+    assert not (bundle / "manifest.txt").exists()
+
+
+def test_exporter_version_is_the_project_version():
+    from adn_export import __version__
+    assert __version__ == meson_version()

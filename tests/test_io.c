@@ -24,6 +24,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <signal.h>
+#include <time.h>
 #include <unistd.h>
 
 static char tmp_dir[256];
@@ -1314,6 +1315,256 @@ START_TEST(test_write_onto_directory) {
 }
 END_TEST
 
+/* --- atomic, durable writes (lib/atomic_write.c) ------------------------------------------------ */
+
+/* The status and message of a call made in a forked child (so it can change its own limits or be
+ * killed), passed back through a pipe. */
+typedef struct child_result {
+    int status;
+    char message[1024];
+} child_result;
+
+static void noise_picture(float *buf, int w, int h, unsigned seed) {
+    uint32_t x = seed * 2654435761u + 1u;
+    for (int i = 0; i < 3 * w * h; ++i) {
+        x = x * 1664525u + 1013904223u;
+        buf[i] = (float)(x >> 8) / 16777216.0f;
+    }
+}
+
+static child_result write_in_child_with_size_limit(const char *path, const adn_image *img, rlim_t limit) {
+    int fds[2];
+    ck_assert_int_eq(pipe(fds), 0);
+    const pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        close(fds[0]);
+        child_result r = {0};
+        signal(SIGXFSZ, SIG_IGN); /* the write then fails with EFBIG instead of killing us */
+        struct rlimit small = {.rlim_cur = limit, .rlim_max = limit};
+        if (setrlimit(RLIMIT_FSIZE, &small) != 0) _exit(3);
+        r.status = (int)adn_image_write(path, img, NULL, NULL);
+        snprintf(r.message, sizeof r.message, "%s", adn_last_error());
+        const ssize_t n = write(fds[1], &r, sizeof r);
+        _exit(n == (ssize_t)sizeof r ? 0 : 4);
+    }
+    close(fds[1]);
+    child_result r = {.status = -1};
+    ck_assert_int_eq(read(fds[0], &r, sizeof r), (ssize_t)sizeof r);
+    close(fds[0]);
+    int wstatus = 0;
+    ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
+    ck_assert(WIFEXITED(wstatus) && WEXITSTATUS(wstatus) == 0);
+    return r;
+}
+
+/* The disk filling up halfway (RLIMIT_FSIZE in a child; EFBIG stands for ENOSPC): the message
+ * names the system's reason, the old file is intact and no temporary file is left. */
+START_TEST(test_write_full_disk_keeps_old_file) {
+    const int w = 256, h = 256;
+    float *buf = malloc(3 * (size_t)w * h * sizeof *buf);
+    noise_picture(buf, w, h, 1); /* > 100 KB in either format */
+    const adn_image img = {.data = buf, .channels = 3, .height = h, .width = w};
+    char dir[300], path[400];
+    make_subdir(dir, sizeof dir, "full_disk");
+    for (int jpeg = 0; jpeg <= 1; ++jpeg) {
+        snprintf(path, sizeof path, "%s/out.%s", dir, jpeg ? "jpg" : "png");
+        const char old_contents[] = "the previous, complete output";
+        write_bytes(path, (const uint8_t *)old_contents, sizeof old_contents);
+        const child_result r = write_in_child_with_size_limit(path, &img, 8192);
+        ck_assert_msg(r.status == ADN_ERR_IO, "status %d: %s", r.status, r.message);
+        ck_assert_msg(strstr(r.message, strerror(EFBIG)) != NULL, "message '%s' lacks the reason '%s'", r.message,
+                      strerror(EFBIG));
+        ck_assert_msg(strstr(r.message, path) != NULL, "message '%s' does not name the file", r.message);
+        ck_assert_int_eq(count_entries(dir), 1);
+        bytes now = read_bytes(path);
+        ck_assert_uint_eq(now.len, sizeof old_contents);
+        ck_assert_mem_eq(now.data, old_contents, sizeof old_contents);
+        free(now.data);
+        unlink(path);
+    }
+    rmdir(dir);
+    free(buf);
+}
+END_TEST
+
+static int same_bytes(const bytes *a, const bytes *b) { return a->len == b->len && memcmp(a->data, b->data, a->len) == 0; }
+
+static double now_ms(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return t.tv_sec * 1e3 + t.tv_nsec / 1e6;
+}
+
+
+/* After a writer was killed: any entry but the target is the complete new file under a hidden
+ * .adn-*.tmp name, which happens only when the kill lands between the two calls that put a
+ * finished, synced file in place (linkat to the hidden name, renameat over the target; see
+ * lib/atomic_write.c).  A partial file, under any name, fails.  Returns how many there were (and
+ * removes them). */
+static int check_leftovers(const char *dir, const char *target, const bytes *want_new, int round) {
+    DIR *d = opendir(dir);
+    ck_assert_ptr_nonnull(d);
+    int stray = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 || strcmp(e->d_name, target) == 0) continue;
+        char path[600];
+        snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+        bytes left = read_bytes(path);
+        const size_t n = strlen(e->d_name);
+        ck_assert_msg(strncmp(e->d_name, ".adn-", 5) == 0 && n > 4 && strcmp(e->d_name + n - 4, ".tmp") == 0 &&
+                          same_bytes(&left, want_new),
+                      "round %d: '%s' (%zu bytes) was left behind", round, e->d_name, left.len);
+        free(left.data);
+        unlink(path);
+        ++stray;
+    }
+    closedir(d);
+    return stray;
+}
+
+/* A writer killed with SIGKILL at a random moment (30 times): the target is byte for byte the old
+ * file or the new one, never a mix or a partial file, and no partial file is left anywhere. */
+START_TEST(test_write_killed_leaves_old_or_new) {
+    const int w = 256, h = 256;
+    float *old_buf = malloc(3 * (size_t)w * h * sizeof *old_buf), *new_buf = malloc(3 * (size_t)w * h * sizeof *new_buf);
+    noise_picture(old_buf, w, h, 2);
+    noise_picture(new_buf, w, h, 3);
+    const adn_image old_img = {.data = old_buf, .channels = 3, .height = h, .width = w};
+    const adn_image new_img = {.data = new_buf, .channels = 3, .height = h, .width = w};
+    char dir[300], path[400], reference[400];
+    make_subdir(dir, sizeof dir, "killed");
+    snprintf(path, sizeof path, "%s/out.png", dir);
+    tmp_file(reference, sizeof reference, "killed_new_reference.png");
+    ck_assert_int_eq(adn_image_write(reference, &new_img, NULL, NULL), ADN_OK);
+    bytes want_new = read_bytes(reference);
+    unlink(reference);
+    const double t0 = now_ms();
+    ck_assert_int_eq(adn_image_write(path, &old_img, NULL, NULL), ADN_OK);
+    const double one_write_ms = now_ms() - t0;
+    bytes want_old = read_bytes(path);
+    srand(12345);
+    int saw_old = 0, saw_new = 0, stray_complete = 0;
+    for (int round = 0; round < 30; ++round) {
+        const pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            for (int i = 0; i < 200; ++i) adn_image_write(path, &new_img, NULL, NULL); /* until killed */
+            _exit(0);
+        }
+        /* anywhere within the first three writes: encoding, writing, syncing, renaming */
+        const double delay_ms = one_write_ms * 3.0 * rand() / (double)RAND_MAX;
+        struct timespec pause = {.tv_sec = (time_t)(delay_ms / 1e3), .tv_nsec = (long)(fmod(delay_ms, 1e3) * 1e6)};
+        nanosleep(&pause, NULL);
+        ck_assert_int_eq(kill(pid, SIGKILL), 0);
+        int wstatus = 0;
+        ck_assert_int_eq(waitpid(pid, &wstatus, 0), pid);
+        stray_complete += check_leftovers(dir, "out.png", &want_new, round);
+        bytes now = read_bytes(path);
+        const int is_old = same_bytes(&now, &want_old), is_new = same_bytes(&now, &want_new);
+        ck_assert_msg(is_old || is_new, "round %d (after %.1f ms): the file is neither the old nor the new one (%zu bytes)",
+                      round, delay_ms, now.len);
+        saw_old += is_old;
+        saw_new += is_new;
+        free(now.data);
+        if (is_new) { /* start the next round from the old file again */
+            ck_assert_int_eq(adn_image_write(path, &old_img, NULL, NULL), ADN_OK);
+        }
+    }
+    printf("kill -9 rounds: %d found the old file, %d the new one, %d a complete hidden copy (one write: %.1f ms)\n",
+           saw_old, saw_new, stray_complete, one_write_ms);
+    free(want_old.data);
+    free(want_new.data);
+    unlink(path);
+    rmdir(dir);
+    free(old_buf);
+    free(new_buf);
+}
+END_TEST
+
+/* Replacing a FIFO or a device (through a symbolic link to /dev/null, so a regression could only
+ * replace the link) or a folder would destroy it: refused, named, left as it was. */
+START_TEST(test_write_refuses_non_regular_targets) {
+    float buf[3 * 8 * 8];
+    const adn_image img = test_picture(buf, 8, 8);
+    char dir[300], path[400];
+    make_subdir(dir, sizeof dir, "non_regular");
+    struct stat st;
+    snprintf(path, sizeof path, "%s/pipe.png", dir);
+    ck_assert_int_eq(mkfifo(path, 0644), 0);
+    ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_ERR_IO);
+    ck_assert_msg(strstr(adn_last_error(), "FIFO") && strstr(adn_last_error(), "not a regular file"), "%s", adn_last_error());
+    ck_assert(stat(path, &st) == 0 && S_ISFIFO(st.st_mode));
+    unlink(path);
+    snprintf(path, sizeof path, "%s/null.png", dir);
+    ck_assert_int_eq(symlink("/dev/null", path), 0);
+    ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_ERR_IO);
+    ck_assert_msg(strstr(adn_last_error(), "character device"), "%s", adn_last_error());
+    ck_assert(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
+    ck_assert(stat("/dev/null", &st) == 0 && S_ISCHR(st.st_mode));
+    unlink(path);
+    snprintf(path, sizeof path, "%s/folder.png", dir);
+    ck_assert_int_eq(mkdir(path, 0755), 0);
+    ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_ERR_IO);
+    ck_assert_msg(strstr(adn_last_error(), "a directory"), "%s", adn_last_error());
+    ck_assert_int_eq(count_entries(dir), 1);
+    rmdir(path);
+    rmdir(dir);
+}
+END_TEST
+
+#ifdef __linux__
+#include <fcntl.h>
+#include <sys/inotify.h>
+
+/* Where the folder supports O_TMPFILE, a new file never has any name but its own: the folder sees
+ * one creation, of the target itself (inotify).  Replacing a file shows the hidden name only. */
+START_TEST(test_write_new_file_never_has_a_temporary_name) {
+    float buf[3 * 64 * 64];
+    const adn_image img = test_picture(buf, 64, 64);
+    char dir[300], path[400];
+    make_subdir(dir, sizeof dir, "unnamed");
+#ifdef __O_TMPFILE /* glibc's O_TMPFILE, which needs _GNU_SOURCE under its own name */
+    const int probe = open(dir, O_WRONLY | __O_TMPFILE, 0600);
+#else
+    const int probe = -1;
+    errno = EOPNOTSUPP;
+#endif
+    if (probe < 0) {
+        printf("SKIP unnamed temporary files: %s does not support O_TMPFILE (%s)\n", dir, strerror(errno));
+        rmdir(dir);
+        return;
+    }
+    close(probe);
+    const int watch = inotify_init1(IN_NONBLOCK);
+    ck_assert_int_ge(watch, 0);
+    ck_assert_int_ge(inotify_add_watch(watch, dir, IN_CREATE | IN_MOVED_TO), 0);
+    snprintf(path, sizeof path, "%s/new.png", dir);
+    ck_assert_int_eq(adn_image_write(path, &img, NULL, NULL), ADN_OK);
+    char events[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+    const ssize_t n = read(watch, events, sizeof events);
+    ck_assert_int_gt(n, 0);
+    int created = 0;
+    for (ssize_t at = 0; at < n;) {
+        const struct inotify_event *e = (const struct inotify_event *)(const void *)(events + at);
+        ck_assert_msg(e->len > 0 && strcmp(e->name, "new.png") == 0, "a name other than the target appeared: '%s'",
+                      e->len ? e->name : "");
+        ++created;
+        at += (ssize_t)(sizeof *e + e->len);
+    }
+    ck_assert_int_eq(created, 1);
+    close(watch);
+    adn_image back = {0};
+    ck_assert_int_eq(adn_image_read(path, NULL, &back, NULL, NULL), ADN_OK);
+    ck_assert_int_eq(back.width, 64);
+    adn_image_free(&back);
+    unlink(path);
+    rmdir(dir);
+}
+END_TEST
+#endif
+
 START_TEST(test_grey_write_and_alpha_dropped_by_jpeg) {
     float buf[3 * 8 * 8], a[64];
     adn_image img = test_picture(buf, 8, 8);
@@ -2083,6 +2334,17 @@ static Suite *io_suite(void) {
         tcase_add_test(files, test_shared_images);
     } else {
         fprintf(stderr, "SKIP some file tests: built without PNG or JPEG\n");
+    }
+    if (adn_has_feature("png") && adn_has_feature("jpeg")) {
+        TCase *durable = tcase_create("durable");
+        tcase_set_timeout(durable, 300);
+        tcase_add_test(durable, test_write_full_disk_keeps_old_file);
+        tcase_add_test(durable, test_write_killed_leaves_old_or_new);
+        tcase_add_test(durable, test_write_refuses_non_regular_targets);
+#ifdef __linux__
+        tcase_add_test(durable, test_write_new_file_never_has_a_temporary_name);
+#endif
+        suite_add_tcase(s, durable);
     }
     tcase_add_test(files, test_read_errors);
     tcase_add_test(files, test_write_argument_errors);

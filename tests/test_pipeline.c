@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #define OUT_TOLERANCE 1e-4  /* docs/METHOD.md §7: output vs reference, [0,1] scale */
 #define MAP_TOLERANCE 1e-5  /* D and S are cheap exact maps */
@@ -257,17 +258,29 @@ END_TEST
 /* ------------------------------------------------------------------------------------------ */
 /* Error paths                                                                                   */
 
-static void expect_bad_bundle(const char *name, const char *needle) {
+/* Loads bad bundle `name` with params (NULL: the defaults) and expects `status` with a one-line
+ * message containing `needle` and never a TorchScript caret line. */
+static void expect_load_failure(const char *name, const adn_model_params *params, adn_status status, const char *needle) {
     const char *root = env_or_skip("ADN_BAD_BUNDLES");
     if (!root) return;
     char dir[4096];
     snprintf(dir, sizeof dir, "%s/%s", root, name);
     adn_model *m = (adn_model *)0x1;
-    adn_status st = adn_model_load(dir, NULL, &m);
-    ck_assert_msg(st == ADN_ERR_MODEL, "%s: expected ADN_ERR_MODEL, got %s (%s)", name, adn_status_str(st), adn_last_error());
+    adn_status st = adn_model_load(dir, params, &m);
+    ck_assert_msg(st == status, "%s: expected %s, got %s (%s)", name, adn_status_str(status), adn_status_str(st), adn_last_error());
     ck_assert_ptr_null(m);
     ck_assert_msg(strstr(adn_last_error(), needle) != NULL, "%s: message '%s' lacks '%s'", name, adn_last_error(), needle);
     ck_assert_msg(strchr(adn_last_error(), '\n') == NULL, "%s: message is not one line", name);
+    ck_assert_msg(strstr(adn_last_error(), "<--- HERE") == NULL, "%s: message '%s' is a caret line, not the cause", name,
+                  adn_last_error());
+}
+
+static void expect_bad_bundle(const char *name, const char *needle) { expect_load_failure(name, NULL, ADN_ERR_MODEL, needle); }
+
+static adn_model_params trusting(void) {
+    adn_model_params p = adn_model_default_params();
+    p.trust_unsealed = 1;
+    return p;
 }
 
 START_TEST(bad_bundles_are_refused) {
@@ -280,6 +293,113 @@ START_TEST(bad_bundles_are_refused) {
     expect_bad_bundle("bad_depth", "depth.pt: output");
     expect_bad_bundle("empty_depth", "depth.pt: output");
     expect_bad_bundle("does_not_exist", "is not a directory");
+}
+END_TEST
+
+/* The modules break the contract in every way a hostile or careless export can; all are sealed,
+ * so each reaches libtorch and must be refused there with the module named. */
+START_TEST(hostile_modules_are_refused) {
+    /* The cause of a compile error, not the "~ <--- HERE" line that followed it. */
+    expect_bad_bundle("corrupt_code", "encoder.pt: not a loadable TorchScript file: expected ) but found");
+    expect_bad_bundle("wrong_channels", "encoder.pt: outputs 192 channels but declares adn_channels = 64");
+    expect_bad_bundle("scale_mismatch", "scale mismatch: encoder.pt downsamples by 8, decoder.pt upsamples by 4");
+    expect_bad_bundle("float64_encoder", "encoder.pt: output [1,192,2,2] float64");
+    expect_bad_bundle("float64_decoder", "decoder.pt: output [1,3,16,16] float64");
+    expect_bad_bundle("tuple_encoder", "encoder.pt: forward returned a tuple, expected one tensor");
+    expect_bad_bundle("raising_encoder", "encoder exploded");
+    expect_bad_bundle("nan_encoder", "encoder.pt produced NaN or infinity on the probe image");
+}
+END_TEST
+
+/* Files no parser should see: each refused before a byte is read, with what it is. */
+START_TEST(hostile_files_are_refused) {
+    expect_bad_bundle("empty_encoder", "encoder.pt: is empty (0 bytes)");
+    expect_bad_bundle("huge_encoder", "encoder.pt: is 5368709120 bytes, above the limit of 4 GiB");
+    expect_bad_bundle("sparse_encoder", "encoder.pt: is a sparse file");
+    expect_bad_bundle("fifo_encoder", "encoder.pt: is a FIFO (named pipe), not a regular file");
+    expect_bad_bundle("dir_encoder", "encoder.pt: is a directory, not a file");
+    expect_bad_bundle("loop_encoder", "encoder.pt: is a symbolic link loop");
+    expect_bad_bundle("dangling_encoder", "encoder.pt: is a symbolic link to a file that does not exist");
+    if (geteuid() == 0)
+        printf("SKIP: unreadable_encoder (root reads a mode-000 file)\n");
+    else
+        expect_bad_bundle("unreadable_encoder", "encoder.pt: cannot be read: permission denied");
+}
+END_TEST
+
+/* manifest.txt: every mismatch names the file and says how to seal; trust_unsealed does not
+ * excuse a manifest that is present. */
+START_TEST(the_seal_is_checked) {
+    const adn_model_params trust = trusting();
+    expect_bad_bundle("unsealed", "is not sealed: it has no manifest.txt");
+    expect_bad_bundle("unsealed", "`adn-export --seal DIR`");
+    expect_bad_bundle("tampered", "encoder.pt: SHA-256");
+    expect_load_failure("tampered", &trust, ADN_ERR_MODEL, "adn-export --seal DIR");
+    expect_bad_bundle("resized", "decoder.pt: is");
+    expect_bad_bundle("resized", "but manifest.txt says");
+    expect_bad_bundle("added_depth", "depth.pt: not listed in manifest.txt");
+    expect_bad_bundle("removed_depth", "depth.pt: listed in manifest.txt but not found");
+    expect_bad_bundle("bad_manifest", "manifest.txt: line 1:");
+    expect_load_failure("bad_manifest", &trust, ADN_ERR_MODEL, "adn-export --seal DIR");
+    expect_bad_bundle("truncated_manifest", "manifest.txt: no 'end' record");
+    expect_bad_bundle("edited_manifest", "encoder.pt: declares adn_channels = 192 but manifest.txt says 64");
+}
+END_TEST
+
+/* trust_unsealed loads a good unsealed bundle, but each archive must pass the structural check
+ * first (lib/zip_check.c); without load_depth an unsealed depth.pt is not even read. */
+START_TEST(unsealed_bundles_need_trust_and_a_sound_archive) {
+    const char *root = env_or_skip("ADN_BAD_BUNDLES");
+    if (!root) return;
+    adn_model_params trust = trusting();
+    char dir[4096];
+    adn_model *m = NULL;
+    snprintf(dir, sizeof dir, "%s/unsealed", root);
+    ck_assert_msg(adn_model_load(dir, &trust, &m) == ADN_OK, "%s", adn_last_error());
+    adn_model_info info = {.struct_size = sizeof info};
+    ck_assert_int_eq(adn_model_get_info(m, &info), ADN_OK);
+    ck_assert_int_eq(info.depth_kind, ADN_DEPTH_KIND_DEPTH);
+    adn_model_free(m);
+    adn_model_params no_depth = adn_model_default_params();
+    no_depth.load_depth = 0;
+    snprintf(dir, sizeof dir, "%s/added_depth", root);
+    ck_assert_msg(adn_model_load(dir, &no_depth, &m) == ADN_OK, "%s", adn_last_error());
+    adn_model_free(m);
+
+    expect_load_failure("unsealed_not_zip", &trust, ADN_ERR_MODEL, "encoder.pt: not a TorchScript archive: no end of central directory");
+    expect_load_failure("unsealed_truncated", &trust, ADN_ERR_MODEL, "encoder.pt: not a TorchScript archive: no end of central directory");
+    expect_load_failure("unsealed_state_dict", &trust, ADN_ERR_MODEL, "encoder.pt: not a TorchScript archive: no constants.pkl or code/");
+    expect_load_failure("unsealed_bad_offset", &trust, ADN_ERR_MODEL, "encoder.pt: not a TorchScript archive: a record's local header");
+    expect_load_failure("unsealed_bad_crc", &trust, ADN_ERR_MODEL, "encoder.pt: not a TorchScript archive: a record's CRC-32");
+    expect_load_failure("unsealed_huge_record", &trust, ADN_ERR_MODEL,
+                        "encoder.pt: not a TorchScript archive: a deflated record claims more than deflate can expand to");
+    trust.trust_unsealed = 2;
+    expect_load_failure("unsealed", &trust, ADN_ERR_INVALID_ARGUMENT, "trust_unsealed must be 0 or 1");
+}
+END_TEST
+
+static int warnings_seen;
+static void count_thread_warnings(adn_log_level level, const char *message, void *user_data) {
+    (void)user_data;
+    if (level == ADN_LOG_WARN && strstr(message, "n_threads") && strstr(message, "ignored")) ++warnings_seen;
+}
+
+/* libtorch's pool is sized once per process: loads asking for other sizes still work and say so. */
+START_TEST(thread_pool_is_set_once) {
+    const char *dir = env_or_skip("ADN_BUNDLE_ANALYTIC");
+    if (!dir) return;
+    warnings_seen = 0;
+    adn_set_log_callback(count_thread_warnings, NULL, ADN_LOG_WARN);
+    for (int n = 1; n <= 3; n += 2) {
+        adn_model_params p = adn_model_default_params();
+        p.device = ADN_DEVICE_CPU;
+        p.n_threads = n;
+        adn_model *m = NULL;
+        ck_assert_msg(adn_model_load(dir, &p, &m) == ADN_OK, "%s", adn_last_error());
+        adn_model_free(m);
+    }
+    adn_set_log_callback(NULL, NULL, ADN_LOG_INFO);
+    ck_assert_int_ge(warnings_seen, 1); /* 1 and 3 cannot both be the pool's size */
 }
 END_TEST
 
@@ -330,6 +450,61 @@ static void expect_nan_module(const char *bundle_name, const char *needle) {
     adn_context_free(c);
     adn_model_free(m);
 }
+
+/* Memory that cannot be had inside a forward pass is ADN_ERR_OUT_OF_MEMORY, however torch wrapped
+ * it (a std::bad_alloc in the interpreter arrives as a RuntimeError saying so). */
+static void expect_out_of_memory(const char *bundle_name) {
+    const char *root = env_or_skip("ADN_BAD_BUNDLES");
+    if (!root) return;
+    char dir[4096];
+    snprintf(dir, sizeof dir, "%s/%s", root, bundle_name);
+    adn_model *m = load_or_fail(dir);
+    adn_context *c = context_of(m);
+    adn_image content = random_image(3, 40, 24, 31), out = {0};
+    adn_style *s = NULL;
+    ck_assert_int_eq(adn_style_create(m, &content, &s), ADN_OK);
+    const adn_style *one[] = {s};
+    adn_status st = adn_stylize(c, &content, one, 1, NULL, &out);
+    ck_assert_msg(st == ADN_ERR_OUT_OF_MEMORY, "%s: got %s (%s)", bundle_name, adn_status_str(st), adn_last_error());
+    ck_assert_msg(strstr(adn_last_error(), "decoder: out of memory") != NULL, "%s: '%s'", bundle_name, adn_last_error());
+    ck_assert_msg(strstr(adn_last_error(), "<--- HERE") == NULL && strchr(adn_last_error(), '\n') == NULL, "%s: '%s'",
+                  bundle_name, adn_last_error());
+    ck_assert_ptr_null(out.data);
+    adn_style_free(s);
+    adn_image_free(&content);
+    adn_context_free(c);
+    adn_model_free(m);
+}
+
+/* Valgrind's operator new aborts where it should throw std::bad_alloc (it says so), and valgrind
+ * runs its client with its vgpreload libraries in LD_PRELOAD. */
+static int under_valgrind(void) {
+    const char *preload = getenv("LD_PRELOAD");
+    return preload && strstr(preload, "vgpreload") != NULL;
+}
+
+/* AddressSanitizer's operator new reports a huge request and aborts instead of throwing, even with
+ * allocator_may_return_null=1 (GCC 12's libsanitizer). */
+static int under_address_sanitizer(void) {
+#if defined(__SANITIZE_ADDRESS__)
+    return 1;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+    return 1;
+#endif
+#endif
+    return 0;
+}
+
+START_TEST(out_of_memory_in_a_network_is_reported_as_such) {
+    if (under_valgrind() || under_address_sanitizer()) {
+        printf("SKIP: out-of-memory bundles under valgrind or ASan (their operator new aborts instead of throwing)\n");
+        return;
+    }
+    expect_out_of_memory("bad_alloc_decoder");
+    expect_out_of_memory("oom_decoder");
+}
+END_TEST
 
 START_TEST(nan_from_a_network_names_it) {
     expect_nan_module("nan_decoder", "decoder.pt produced NaN");
@@ -528,9 +703,15 @@ static Suite *pipeline_suite(void) {
     TCase *errors = tcase_create("errors");
     tcase_set_timeout(errors, 300);
     tcase_add_test(errors, bad_bundles_are_refused);
+    tcase_add_test(errors, hostile_modules_are_refused);
+    tcase_add_test(errors, hostile_files_are_refused);
+    tcase_add_test(errors, the_seal_is_checked);
+    tcase_add_test(errors, unsealed_bundles_need_trust_and_a_sound_archive);
+    tcase_add_test(errors, thread_pool_is_set_once);
     tcase_add_test(errors, model_arguments_are_checked);
     tcase_add_test(errors, runtime_errors_keep_their_cause);
     tcase_add_test(errors, nan_from_a_network_names_it);
+    tcase_add_test(errors, out_of_memory_in_a_network_is_reported_as_such);
     tcase_add_test(errors, stylize_arguments_are_checked);
     tcase_add_test(errors, style_from_another_model_is_refused);
     tcase_add_test(errors, outputs_and_depth_checked_before_work);

@@ -373,7 +373,7 @@ def test_alpha_channel_is_carried(analytic, images, tmp_path):
 
 @needs_backend
 @pytest.mark.parametrize("case", ["alpha", "depth_range", "interp", "regions", "mask", "preserve",
-                                  "content_size"])
+                                  "content_size", "max_side", "crop", "style_size"])
 def test_output_matches_reference(analytic, images, tmp_path, case):
     content = to_chw(images["content_px"])
     sa, sb = to_chw(images["style_a_px"]), to_chw(images["style_b_px"])
@@ -408,17 +408,30 @@ def test_output_matches_reference(analytic, images, tmp_path, case):
     elif case == "preserve":
         args = one_style + ["--preserve-color", "--no-depth"]
         ref, _ = reference(content, [sa], preserve_color=True)
-    else:                          # content resized to long side 16 (bilinear, half-pixel centres)
+    elif case == "content_size":   # short side 16 as in the peers: 23 x 37 -> 16 x round(25.7)
         args = one_style + ["--content-size", "16", "--no-depth"]
-        small = F.interpolate(content[None], size=(10, 16), mode="bilinear", align_corners=False)[0]
+        small = F.interpolate(content[None], size=(16, 26), mode="bilinear", align_corners=False)[0]
         ref, _ = reference(small, [sa])
+    elif case == "max_side":       # long sides at most 16 (bilinear, half-pixel centres): the
+        args = one_style + ["--max-side", "16", "--no-depth"]   # content 10 x 16, the style 12 x 16
+        small = F.interpolate(content[None], size=(10, 16), mode="bilinear", align_corners=False)[0]
+        small_style = F.interpolate(sa[None], size=(12, 16), mode="bilinear", align_corners=False)[0]
+        ref, _ = reference(small, [small_style])
+    elif case == "crop":           # short side 16, then the centre 16 x 16 (columns 5..20); the
+        args = one_style + ["--content-size", "16", "--crop", "--no-depth"]   # style 19 x 26 too
+        small = F.interpolate(content[None], size=(16, 26), mode="bilinear", align_corners=False)[0]
+        ref, _ = reference(small[:, :, 5:21], [sa[:, :, 3:22]])
+    else:                          # style_size: the style's short side 8 (19 x 26 -> 8 x 11)
+        args = one_style + ["--style-size", "8", "--no-depth"]
+        small_style = F.interpolate(sa[None], size=(8, 11), mode="bilinear", align_corners=False)[0]
+        ref, _ = reference(content, [small_style])
     done = run(STYLIZE, *base, *args)
     assert done.returncode == 0, done.stderr.decode()
     out = read_png(tmp_path / "o.png")
     assert out.shape[:2] == ref.shape[1:]
     assert_matches_reference(out, ref)
     # The case must actually do something: the output is not the content.
-    if case != "content_size":
+    if case not in ("content_size", "max_side", "crop"):
         assert np.abs(out.astype(int) - images["content_px"].astype(int)).max() > 10
 
 
@@ -781,7 +794,7 @@ def test_examples_build_against_the_installed_library(tmp_path):
 
 @needs_backend
 def test_caller_depth_with_invalid_value_follows_content_size(analytic, tmp_path):
-    """--depth-invalid with --content-size: the map is brought to the content by nearest neighbour,
+    """--depth-invalid with --max-side: the map is brought to the content by nearest neighbour,
     so the marker survives (the library refuses an invalid-marked map of another size)."""
     rng = np.random.default_rng(11)
     write_png(tmp_path / "c.png", random_image(rng, 40, 64))
@@ -790,7 +803,7 @@ def test_caller_depth_with_invalid_value_follows_content_size(analytic, tmp_path
     write_png(tmp_path / "disp.png", disparity)
     style = write_png(tmp_path / "s.png", random_image(rng, 16, 16))
     done = run(STYLIZE, "--models", analytic, "--content", tmp_path / "c.png", "--style", style,
-               "--out", tmp_path / "o.png", "--content-size", 32, "--depth", tmp_path / "disp.png",
+               "--out", tmp_path / "o.png", "--max-side", 32, "--depth", tmp_path / "disp.png",
                "--depth-is-disparity", "--depth-invalid", "0", "--save-depth", tmp_path / "d.png")
     assert done.returncode == 0, done.stderr.decode()
     assert read_png(tmp_path / "o.png").shape == (20, 32, 3)
@@ -1057,3 +1070,355 @@ def test_video_checks_its_output_before_loading_anything(video_dir):
                "--output", "/nonexistent-adn-dir/out.y4m", cwd=video_dir)
     assert done.returncode == 1, done.stderr.decode()
     assert b"/nonexistent-adn-dir" in done.stderr and b"no-bundle" not in done.stderr
+
+
+# ---- issue 11: sizes as the peers mean them, bounded memory, output formats ----------------------
+
+def test_help_speaks_to_users_of_the_peers():
+    text = " ".join(run(STYLIZE, "--help").stdout.decode().split())
+    for option in ["--max-side", "--crop", "--save-original", "--jpeg-quality", "--png-16", "cuda:N",
+                   "--max-pixels", "--memory-budget", "--fast-decode", "--compare", "--compare-dir",
+                   "--report"]:
+        assert option in text, option
+    assert "SHORT side" in text and "default to 512" in text        # --content-size, and why not 512
+    assert "-mask gives WHITE to the FIRST of two styles" in text    # the Lua convention beside ours
+    assert "Eigen et al. 2014" in text and "z = 1 + D" in text       # what --report's numbers are
+
+
+@pytest.mark.parametrize("args, says", [
+    (["--jpeg-quality", "0"], "--jpeg-quality"),
+    (["--max-pixels", "0"], "--max-pixels"),
+    (["--memory-budget", "12X"], "--memory-budget"),
+    (["--device", "cuda:"], "--device"),
+    (["--device", "cuda:-1"], "--device"),
+    (["--compare", "p.png", "--compare-dir", "d"], "exclude"),
+    (["--compare", "p.png", "--no-depth"], "--no-depth"),
+    (["--report", "--no-depth"], "--no-depth"),
+])
+def test_new_options_usage_errors_exit_1(args, says):
+    done = run(STYLIZE, "--models", "m", "--content", "c.png", "--style", "s.png", "--out", "o.png", *args)
+    assert done.returncode == 1, done.stderr.decode()
+    assert says in done.stderr.decode()
+
+
+def write_bomb_png(path, side):
+    """A grey side x side PNG of zeros, deflated (16384: 261 KB on disk, 256 MiB of pixels)."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = bytes(side + 1)  # filter byte 0 + the samples
+    idat = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 0, 0, 0, 0)
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", idat) + chunk(b"IEND", b""))
+    return path
+
+
+def peak_rss_mib(*command):
+    """Runs command in a fresh python (so no earlier child counts) and returns (returncode, peak
+    RSS in MiB of the command, its stderr)."""
+    script = ("import resource, subprocess, sys\n"
+              "done = subprocess.run(sys.argv[1:], capture_output=True)\n"
+              "sys.stderr.buffer.write(done.stderr)\n"
+              "print(done.returncode, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    done = subprocess.run([sys.executable, "-c", script] + [str(c) for c in command], capture_output=True,
+                          timeout=600)
+    rc, kib = done.stdout.decode().split()
+    return int(rc), int(kib) / 1024.0, done.stderr.decode()
+
+
+@needs_backend
+def test_content_size_decodes_a_16384_png_in_bounded_memory(analytic, tmp_path):
+    """The issue's memory bomb: a 261 KB 16384 x 16384 PNG, exactly at the default pixel limit.
+    Decoded whole it is 1 GiB of samples and 3 GiB of float RGB (3.5 GiB peak before); read
+    with --content-size it is resized while decoding, two rows at a time."""
+    bomb = write_bomb_png(tmp_path / "bomb.png", 16384)
+    assert bomb.stat().st_size < 300_000
+    style = write_png(tmp_path / "s.png", random_image(np.random.default_rng(3), 16, 16))
+    rc, mib, err = peak_rss_mib(STYLIZE, "--models", analytic, "--content", bomb, "--style", style,
+                                "--content-size", 64, "--out", tmp_path / "o.png")
+    assert rc == 0, err
+    assert read_png(tmp_path / "o.png").shape == (64, 64, 3)
+    assert mib < 1024, f"peak RSS {mib:.0f} MiB"
+    # --max-pixels refuses it from its header, before any pixel is decoded.
+    done = run(STYLIZE, "--models", analytic, "--content", bomb, "--style", style, "--content-size", 64,
+               "--max-pixels", 100_000_000, "--out", tmp_path / "o2.png")
+    assert done.returncode == 2
+    assert b"16384x16384 pixels, above the limit of 100000000" in done.stderr
+    assert not (tmp_path / "o2.png").exists()
+
+
+@needs_backend
+def test_max_pixels_also_bounds_the_resized_size(analytic, images, tmp_path):
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--content-size", 2000, "--max-pixels", 3_000_000, "--out", tmp_path / "o.png")
+    assert done.returncode == 2
+    assert b"resized to 3217x2000 pixels is above the limit of 3000000" in done.stderr  # 37 x 23 -> W x H
+
+
+@needs_backend
+def test_memory_budget_too_small_is_refused_with_the_estimate(analytic, images, tmp_path):
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--memory-budget", "1K", "--out", tmp_path / "o.png")
+    assert done.returncode == 2
+    message = done.stderr.decode()
+    assert "needs an estimated" in message and "memory budget of" in message, message
+    assert not (tmp_path / "o.png").exists()
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--memory-budget", "2G", "--out", tmp_path / "o.png")
+    assert done.returncode == 0, done.stderr.decode()
+
+
+@needs_backend
+def test_fast_decode_scales_jpegs_in_the_decoder(analytic, images, tmp_path):
+    """--fast-decode: the same size as the exact resize and close to it, but not equal (libjpeg's
+    DCT scaling averages); without it the resize equals F.interpolate of the whole decode."""
+    rng = np.random.default_rng(21)
+    y, x = np.mgrid[0:160, 0:256]
+    pixels = np.stack([(x + y) % 256, (3 * x) % 256, (y * 2) % 256], -1).astype(np.uint8)
+    pixels[::7] = rng.integers(0, 256, size=pixels[::7].shape, dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "c.jpg", quality=95)
+    common = ["--models", analytic, "--content", tmp_path / "c.jpg", "--style", images["style_a"],
+              "--alpha", "0", "--no-depth"]
+    for name, extra in (("whole.png", []), ("exact.png", ["--content-size", 20]),
+                        ("fast.png", ["--content-size", 20, "--fast-decode"])):
+        done = run(STYLIZE, *common, *extra, "--png-16", "--out", tmp_path / name)
+        assert done.returncode == 0, done.stderr.decode()
+    whole, exact, fast = (read_png16_rgb(tmp_path / n) for n in ("whole.png", "exact.png", "fast.png"))
+    assert exact.shape == fast.shape == (20, 32, 3)
+    expected = F.interpolate(torch.from_numpy(whole).permute(2, 0, 1)[None], size=(20, 32), mode="bilinear",
+                             align_corners=False)[0].permute(1, 2, 0).numpy()
+    assert np.abs(exact - expected).max() <= 1.0 / 65535 + 1e-6
+    assert np.abs(fast - exact).max() > 1.0 / 255       # really another decode
+    assert np.abs(fast - exact).mean() < 0.06            # of the same picture
+
+
+def read_png16_rgb(path):
+    """A 16-bit (or 8-bit) RGB PNG as H x W x 3 floats in [0,1] (PIL cannot read 48-bit RGB)."""
+    import struct
+    import zlib
+    data = open(path, "rb").read()
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, colour, _, _, interlace = header
+    assert colour == 2 and interlace == 0, header
+    size = depth // 8
+    stride, bpp = width * 3 * size, 3 * size
+    raw = zlib.decompress(idat)
+    rows, previous = [], bytearray(stride)
+    for r in range(height):
+        kind, line = raw[r * (stride + 1)], bytearray(raw[r * (stride + 1) + 1:(r + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - bpp] if i >= bpp else 0
+            b, c = previous[i], previous[i - bpp] if i >= bpp else 0
+            if kind == 1:
+                line[i] = (line[i] + a) & 255
+            elif kind == 2:
+                line[i] = (line[i] + b) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif kind == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line))
+        previous = line
+    samples = np.frombuffer(b"".join(rows), dtype=">u2" if size == 2 else np.uint8)
+    return samples.reshape(height, width, 3).astype(np.float64) / (65535.0 if size == 2 else 255.0)
+
+
+def png_bit_depth(path):
+    return open(path, "rb").read()[24]
+
+
+@needs_backend
+def test_save_original_png_16_and_jpeg_quality(analytic, images, tmp_path):
+    content = to_chw(images["content_px"])
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--content-size", 16, "--crop", "--save-original", "--png-16", "--out", tmp_path / "o.png")
+    assert done.returncode == 0, done.stderr.decode()
+    assert png_bit_depth(tmp_path / "o.png") == 16 and png_bit_depth(tmp_path / "o_content.png") == 16
+    # The content as the network saw it: short side 16 (16 x 26), then the centre square.
+    small = F.interpolate(content[None], size=(16, 26), mode="bilinear", align_corners=False)[0][:, :, 5:21]
+    got = read_png16_rgb(tmp_path / "o_content.png")
+    assert np.abs(got - small.permute(1, 2, 0).numpy()).max() <= 0.5 / 65535 + 1e-6
+    # The style, 19 x 26, cropped to its centre 19 x 19 (columns 3..21).
+    style = read_png16_rgb(tmp_path / "o_style.png")
+    assert np.abs(style * 255 - images["style_a_px"][:, 3:22]).max() < 1e-3
+    # Mixed styles get one file each.
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--out", tmp_path / "m.png",
+               "--style", f"{images['style_a']},{images['style_b']}", "--interp-weights", "1,1",
+               "--save-original")
+    assert done.returncode == 0, done.stderr.decode()
+    assert np.array_equal(read_png(tmp_path / "m_style2.png"), images["style_b_px"])
+    assert np.array_equal(read_png(tmp_path / "m_content.png"), images["content_px"])
+    # --jpeg-quality reaches the encoder: coarser quantisation tables at a low quality.
+    tables = {}
+    for quality in (20, 95):
+        out = tmp_path / f"q{quality}.jpg"
+        done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+                   "--jpeg-quality", quality, "--out", out)
+        assert done.returncode == 0, done.stderr.decode()
+        with Image.open(out) as img:
+            tables[quality] = sum(img.quantization[0])
+    assert tables[20] > 3 * tables[95]
+
+
+@needs_backend
+def test_save_original_names_are_checked_like_every_output(analytic, images, tmp_path):
+    """OUT_content.EXT must not be an input either."""
+    victim = tmp_path / "o_content.png"
+    shutil.copy(images["content"], victim)
+    done = run(STYLIZE, "--models", analytic, "--content", victim, "--style", images["style_a"],
+               "--save-original", "--out", tmp_path / "o.png")
+    assert done.returncode == 1
+    assert b"--save-original" in done.stderr and b"--content" in done.stderr
+    assert read_png(victim).tobytes() == images["content_px"].tobytes()
+
+
+@needs_backend
+def test_device_cuda_n_selects_a_gpu(analytic, images, tmp_path):
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--device", "cuda:7", "--out", tmp_path / "o.png")
+    # Without that GPU (or without CUDA) the bundle cannot load there, and the message says so.
+    if done.returncode != 0:
+        assert done.returncode == 2
+        assert b"CUDA" in done.stderr or b"cuda" in done.stderr or b"device" in done.stderr
+
+
+# ---- --compare and --report -----------------------------------------------------------------------
+
+def panel_tiles(panel, height, width, n=5):
+    """The pictures of a --compare panel (5x7 font at scale 1 for tiles under 200 pixels: 11-pixel
+    caption strip, tiles 2 pixels apart) and the caption strips."""
+    strip, gap = 11, 2
+    assert panel.shape[:2] == (strip + height, n * width + (n - 1) * gap)
+    tiles = [panel[strip:, k * (width + gap):k * (width + gap) + width] for k in range(n)]
+    captions = [panel[:strip, k * (width + gap):k * (width + gap) + width] for k in range(n)]
+    return tiles, captions
+
+
+@needs_backend
+def test_compare_panel_shows_the_papers_comparison(analytic, images, tmp_path):
+    content = to_chw(images["content_px"])
+    sa = to_chw(images["style_a_px"])
+    h, w = content.shape[1:]
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--out", tmp_path / "o.png", "--compare", tmp_path / "panel.png")
+    assert done.returncode == 0, done.stderr.decode()
+    panel = read_png(tmp_path / "panel.png")
+    tiles, captions = panel_tiles(panel, h, w)
+    depth = normalize(luma(content))
+    dcs, s = reference(content, [sa], range_map=depth)
+    adain, _ = reference(content, [sa], alpha=float(s.mean()))
+    assert np.array_equal(tiles[0], images["content_px"])                      # content
+    assert np.abs(tiles[1][..., 0] - depth.numpy() * 255).max() <= 0.5 + 1e-3  # D, black = near
+    assert_matches_reference(tiles[2], adain)                                   # AdaIN at mean S
+    assert np.array_equal(tiles[3], read_png(tmp_path / "o.png"))               # AdaIN-DCS, the output
+    assert_matches_reference(tiles[3], dcs)
+    blocks = s.numpy().repeat(8, 0).repeat(8, 1)[:h, :w]                         # S, 8x8 blocks
+    assert np.abs(tiles[4][..., 0] - blocks * 255).max() <= 0.5 + 1e-3
+    # The uniform alpha is really another picture, and every tile has a caption in black ink.
+    assert np.abs(tiles[2].astype(int) - tiles[3].astype(int)).max() > 10
+    for caption in captions:
+        ink = (caption.max(-1) < 60).mean()
+        assert 0.03 < ink < 0.6, ink
+        assert (caption.min(-1) > 250).mean() > 0.4   # a white strip
+
+
+@needs_backend
+def test_compare_dir_makes_one_panel_per_pair(analytic, images, tmp_path):
+    styles = f"{images['style_a']},{images['style_b']}"
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", styles,
+               "--out-dir", tmp_path / "out", "--compare-dir", tmp_path / "panels")
+    assert done.returncode == 0, done.stderr.decode()
+    assert sorted(os.listdir(tmp_path / "panels")) == ["content_compare_sa.png", "content_compare_sb.png"]
+    for name in ("sa", "sb"):
+        tiles, _ = panel_tiles(read_png(tmp_path / "panels" / f"content_compare_{name}.png"), 23, 37)
+        assert np.array_equal(tiles[3], read_png(tmp_path / "out" / f"content_stylized_{name}.png"))
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", styles,
+               "--out-dir", tmp_path / "out2", "--compare", tmp_path / "p.png")
+    assert done.returncode == 1 and b"--compare-dir" in done.stderr
+    assert not (tmp_path / "out2").exists()
+
+
+def plain_scores(content_depth, output_depth):
+    """Pearson, Spearman (average ranks of ties, from np.unique) and the scale-invariant error of
+    Eigen et al. 2014 (lambda = 1) on z = 1 + D, from their definitions."""
+    a, b = content_depth.ravel().astype(np.float64), output_depth.ravel().astype(np.float64)
+
+    def ranks(x):
+        values, inverse, counts = np.unique(x, return_inverse=True, return_counts=True)
+        last = np.cumsum(counts)                 # rank of the last member of each group
+        return (last - (counts - 1) / 2.0)[inverse]
+
+    def corr(x, y):
+        return float(np.corrcoef(x, y)[0, 1])
+
+    g = np.log(1 + b) - np.log(1 + a)
+    return corr(a, b), corr(ranks(a), ranks(b)), float((g ** 2).mean() - g.mean() ** 2)
+
+
+REPORT_LINE = r"^  (AdaIN, uniform alpha ([0-9.]+)|AdaIN-DCS)\s+pearson\s+(\S+)\s+spearman\s+(\S+)\s+si\s+(\S+)$"
+
+
+@needs_backend
+def test_report_scores_match_an_independent_computation(analytic, images, tmp_path):
+    import re
+    content = to_chw(images["content_px"])
+    sa = to_chw(images["style_a_px"])
+    done = run(STYLIZE, "--models", analytic, "--content", images["content"], "--style", images["style_a"],
+               "--depth-range", "0.1,0.9", "--out", tmp_path / "o.png", "--report")
+    assert done.returncode == 0, done.stderr.decode()
+    lines = re.findall(REPORT_LINE, done.stdout.decode(), re.M)
+    assert [line[0].split(",")[0] for line in lines] == ["AdaIN", "AdaIN-DCS"], done.stdout.decode()
+    depth = normalize(luma(content))
+    dcs, s = reference(content, [sa], range_map=0.1 + 0.8 * depth)
+    assert float(lines[0][1]) == pytest.approx(float(s.mean()), abs=1e-4)
+    adain, _ = reference(content, [sa], alpha=float(s.mean()))
+    for line, out in zip(lines, (adain, dcs)):
+        want = plain_scores(depth.numpy(), normalize(luma(out.clamp(0, 1))).numpy())
+        got = [float(v) for v in line[2:]]
+        assert got[0] == pytest.approx(want[0], abs=1e-4)
+        assert got[1] == pytest.approx(want[1], abs=2e-3)
+        assert got[2] == pytest.approx(want[2], rel=1e-3, abs=1e-7)
+    assert 0 < float(lines[1][2]) < 0.999    # not a case that cannot fail
+
+
+@needs_backend
+def test_report_needs_a_depth_network(images, tmp_path):
+    bundle = tmp_path / "nodepth"
+    done = subprocess.run([PYTHON, os.path.join(SOURCE, "tools", "adn-export"), "--analytic",
+                           "--analytic-depth", "none", "--out", str(bundle)], capture_output=True, timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+    done = run(STYLIZE, "--models", bundle, "--content", images["content"], "--style", images["style_a"],
+               "--out", tmp_path / "o.png", "--report")
+    assert done.returncode == 2 and b"--report" in done.stderr and b"depth.pt" in done.stderr
+    assert not (tmp_path / "o.png").exists()
+
+
+@needs_backend
+def test_ground_plane_depth_of_the_analytic_bundle(images, tmp_path):
+    """--analytic-depth ground-plane: depth 1 - (y + 0.5) / H whatever the picture, so the
+    normalised D is (H - 1 - y) / (H - 1): the top row farthest (1), the bottom row nearest (0)."""
+    bundle = tmp_path / "ground"
+    done = subprocess.run([PYTHON, os.path.join(SOURCE, "tools", "adn-export"), "--analytic",
+                           "--analytic-depth", "ground-plane", "--out", str(bundle)], capture_output=True,
+                          timeout=600)
+    assert done.returncode == 0, done.stderr.decode()
+    done = run(STYLIZE, "--models", bundle, "--content", images["content"], "--style", images["style_a"],
+               "--out", tmp_path / "o.png", "--save-depth", tmp_path / "d.png")
+    assert done.returncode == 0, done.stderr.decode()
+    d = read_png(tmp_path / "d.png").astype(np.float64) / 65535
+    rows = (22 - np.arange(23, dtype=np.float64)) / 22
+    assert np.abs(d - rows[:, None]).max() <= 1.0 / 65535

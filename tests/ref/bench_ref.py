@@ -1,25 +1,40 @@
 #!/usr/bin/python3
-"""Stage timings of the PyTorch reference (tests/ref/pipeline_ref.py), for tools/adn-bench.
+"""The eager PyTorch reference of one stylization, timed inside its own process, for tools/adn-bench.
 
-usage: bench_ref.py --bundle DIR [--sizes 256,512] [--runs 5] [--threads N]
-Prints "stage size milliseconds" lines (medians of --runs runs), with the stages adn-bench uses.
-The images are made the same way as adn-bench's (deterministic smooth patterns).
+What it runs is what pytorch-AdaIN's test.py runs, on the bundle's own weights: the nn.Sequential
+encoder and decoder of net.py (nn.ReflectionPad2d before every 3x3 convolution, float32, eager,
+torch.no_grad), the bundle's depth.pt as shipped, and METHOD.md's AdaIN, strength and blend
+(tests/ref/method_ref.py).  One "run" is the same work as one adn_stylize with a cached style:
+content encode, depth, AdaIN + blend, decode and crop; the style statistics are computed once per
+size and timed separately.
+
+usage: bench_ref.py --bundle DIR [--threads N] --serve
+adn-bench starts it once and talks to it over stdin / stdout, one line each way, so that the
+reference runs interleave with the library's in one benchmark:
+  it prints            {"ready": true, "load_ms": L, "threads": T}    once loaded
+  adn-bench writes     SIZE                                         (one run at SIZE x SIZE)
+  it answers           {"size": S, "style_encode_ms": .., "content_encode_ms": .., "depth_ms": ..,
+                        "adain_blend_ms": .., "decode_ms": .., "total_ms": .., "peak_rss_mib": ..}
+  adn-bench writes     quit
+The images are adn-bench's deterministic patterns (their values do not change the timings).
 """
 import argparse
+import json
 import os
-import statistics
+import resource
 import sys
 import time
 
 import torch
+from torch import nn
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import method_ref as mr  # noqa: E402
-from pipeline_ref import Reference  # noqa: E402
+import pipeline_ref  # noqa: E402
 
 
 def test_image(size, seed):
-    """Matches adn-bench's make_image closely enough for timing (values do not matter to speed)."""
+    """A smooth deterministic pattern like adn-bench's make_image (values do not matter to speed)."""
     g = torch.Generator().manual_seed(seed)
     phase = torch.rand(3, generator=g)
     y = torch.arange(size, dtype=torch.float32).view(size, 1)
@@ -28,54 +43,81 @@ def test_image(size, seed):
     return torch.stack(planes)
 
 
-def timed(fn, runs):
-    samples = []
-    result = None
-    for _ in range(runs):
-        start = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(samples), result
+def with_reflection_pad2d(sequential):
+    """net.py's layers: nn.ReflectionPad2d(1) where pipeline_ref has its gather-based _Pad (which
+    also accepts sides of length 1; the benchmark's sizes are >= 16, where both agree)."""
+    layers = [nn.ReflectionPad2d(1) if isinstance(m, pipeline_ref._Pad) else m for m in sequential]
+    return nn.Sequential(*layers).eval()
+
+
+class EagerReference:
+    def __init__(self, bundle_dir):
+        self.ref = pipeline_ref.Reference(bundle_dir)
+        if self.ref.kind != "vgg":
+            raise SystemExit(f"bench_ref.py: {bundle_dir} is not a VGG bundle")
+        self.encoder = with_reflection_pad2d(self.ref._encoder_net)
+        self.decoder = with_reflection_pad2d(self.ref._decoder_net)
+        self.styles = {}
+
+    def features(self, image):
+        height, width = image.shape[1], image.shape[2]
+        padded = mr.pad_reflect(image, pipeline_ref._round_up(height), pipeline_ref._round_up(width))
+        return self.encoder(padded.to(torch.float32)[None])[0].to(torch.float64)
+
+    def style(self, size):
+        """Cached style statistics per size, and how long computing them took."""
+        if size not in self.styles:
+            start = time.perf_counter()
+            f = self.features(test_image(size, 2))
+            stats = mr.channel_stats(f.reshape(f.shape[0], -1))
+            self.styles[size] = (stats, (time.perf_counter() - start) * 1e3)
+        return self.styles[size]
+
+    def run(self, size):
+        """One stylization with a cached style, stage by stage, like adn_stylize's timings."""
+        (mean, std), style_ms = self.style(size)
+        content = test_image(size, 1)
+        marks = [time.perf_counter()]
+        grid = self.features(content)
+        marks.append(time.perf_counter())
+        _, range_grid = self.ref._range_grid(content, "auto", None, False, None, 0.0, 1.0)
+        marks.append(time.perf_counter())
+        fc = grid.reshape(grid.shape[0], -1)
+        f = mr.blend(mr.adain(fc, mean, std), fc, mr.strength_map(1.0, range=range_grid, n=fc.shape[1]))
+        marks.append(time.perf_counter())
+        self.decoder(f.reshape(grid.shape).to(torch.float32)[None])[0][:, :size, :size].contiguous()
+        marks.append(time.perf_counter())
+        ms = [(b - a) * 1e3 for a, b in zip(marks, marks[1:])]
+        return {"size": size, "style_encode_ms": style_ms, "content_encode_ms": ms[0], "depth_ms": ms[1],
+                "adain_blend_ms": ms[2], "decode_ms": ms[3], "total_ms": (marks[-1] - marks[0]) * 1e3,
+                "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
 
 
 def main():
-    ap = argparse.ArgumentParser()
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--bundle", required=True)
-    ap.add_argument("--sizes", default="256,512")
-    ap.add_argument("--runs", type=int, default=5)
-    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=0, help="torch threads (0: all cores)")
+    ap.add_argument("--serve", action="store_true", help="answer adn-bench's requests on stdin")
     args = ap.parse_args()
+    if not args.serve:
+        ap.error("only --serve is supported (adn-bench drives this script)")
     torch.set_num_threads(args.threads or os.cpu_count() or 1)
-    load_ms, ref = timed(lambda: Reference(args.bundle), args.runs)
-    for size in (int(s) for s in args.sizes.split(",")):
-        content, style = test_image(size, 1), test_image(size, 2)
-        style_ms, (mean, std) = timed(lambda: ref.style_stats(style), args.runs)
-        ref.stylize(content, [style])  # warm-up, as adn-bench does
-        encode_ms, fc_grid = timed(lambda: ref._features(content), args.runs)
-        depth_ms, (_, range_grid) = timed(
-            lambda: ref._range_grid(content, "auto", None, False, None, 0.0, 1.0), args.runs)
-        fc = fc_grid.reshape(fc_grid.shape[0], -1)
-
-        def adain_blend():
-            t = mr.adain(fc, mean, std)
-            s = mr.strength_map(1.0, range=range_grid, n=fc.shape[1])
-            return mr.blend(t, fc, s).reshape(fc_grid.shape)
-
-        blend_ms, f = timed(adain_blend, args.runs)
-        decode_ms, _ = timed(lambda: ref.decode(f)[:, :size, :size].contiguous(), args.runs)
-        def same_work_as_library():
-            """One stylize with cached style statistics, as adn_stylize does with an adn_style."""
-            grid = ref._features(content)
-            _, rng = ref._range_grid(content, "auto", None, False, None, 0.0, 1.0)
-            x = grid.reshape(grid.shape[0], -1)
-            f = mr.blend(mr.adain(x, mean, std), x, mr.strength_map(1.0, range=rng, n=x.shape[1]))
-            return ref.decode(f.reshape(grid.shape))[:, :size, :size].contiguous()
-
-        total_ms, _ = timed(same_work_as_library, args.runs)
-        for stage, ms in (("load", load_ms), ("style_encode", style_ms), ("content_encode", encode_ms),
-                          ("depth", depth_ms), ("adain_blend", blend_ms), ("decode", decode_ms),
-                          ("total", total_ms)):
-            print(f"{stage} {size} {ms:.3f}", flush=True)
+    torch.set_grad_enabled(False)
+    start = time.perf_counter()
+    reference = EagerReference(args.bundle)
+    load_ms = (time.perf_counter() - start) * 1e3
+    print(json.dumps({"ready": True, "load_ms": load_ms, "threads": torch.get_num_threads()}), flush=True)
+    for line in sys.stdin:
+        request = line.strip()
+        if request == "quit":
+            break
+        try:
+            size = int(request)
+            if size < 16:
+                raise ValueError("sizes below 16 are not benchmarked (ReflectionPad2d needs 2 pixels at 1/8)")
+            print(json.dumps(reference.run(size)), flush=True)
+        except Exception as e:  # one line back, so adn-bench can report it
+            print(json.dumps({"error": f"{type(e).__name__}: {e}"}), flush=True)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,14 @@ class SpaceToDepth(nn.Module):
     adn_kind: str
     adn_channels: int
     adn_downsample: int
+    adn_receptive_field: int  # 0: each 8x8 block maps to its own feature pixel
 
     def __init__(self):
         super().__init__()
         self.adn_kind = "encoder"
         self.adn_channels = CHANNELS
         self.adn_downsample = BLOCK
+        self.adn_receptive_field = 0
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = self.adn_downsample  # TorchScript cannot read module-level globals
@@ -36,12 +38,14 @@ class DepthToSpace(nn.Module):
     adn_kind: str
     adn_channels: int
     adn_upsample: int
+    adn_receptive_field: int  # 0: each 8x8 block maps to its own feature pixel
 
     def __init__(self):
         super().__init__()
         self.adn_kind = "decoder"
         self.adn_channels = CHANNELS
         self.adn_upsample = BLOCK
+        self.adn_receptive_field = 0
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         b = self.adn_upsample
@@ -65,3 +69,25 @@ class LumaDepth(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return 0.299 * x[:, 0:1] + 0.587 * x[:, 1:2] + 0.114 * x[:, 2:3]
+
+
+class GroundPlaneDepth(nn.Module):
+    """depth.pt of ``--analytic-depth ground-plane``: a prior, not a measurement.  Many photos show
+    the ground running away from the camera, so lower in the picture is nearer.  The depth is
+    1 - (y + 0.5) / H for row y of H (larger = farther), the same in every column and for every
+    picture: the top row is farthest and takes the most style, the bottom row keeps the most
+    detail."""
+
+    adn_kind: str
+    adn_output: str
+
+    def __init__(self):
+        super().__init__()
+        self.adn_kind = "depth"
+        self.adn_output = "depth"
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        n, height, width = x.size(0), x.size(2), x.size(3)
+        rows = torch.arange(height, dtype=x.dtype, device=x.device)
+        depth = 1.0 - (rows + 0.5) / height
+        return depth.reshape(1, 1, height, 1).expand(n, 1, height, width).contiguous()

@@ -4,6 +4,7 @@ import os
 
 import torch
 
+from . import manifest as seal
 from .errors import ExportError
 
 ENCODER_FILE = "encoder.pt"
@@ -97,8 +98,8 @@ def _prepare_directory(directory):
 
 
 def write_bundle(directory, encoder, decoder, depth=None, manifest=None):
-    """Writes encoder.pt, decoder.pt, depth.pt (or removes a stale one when depth is None) and
-    bundle.json into directory.  The modules are saved under temporary names, loaded back and
+    """Writes encoder.pt, decoder.pt, depth.pt (or removes a stale one when depth is None),
+    manifest.txt (the seal) and bundle.json into directory.  The modules are saved under temporary names, loaded back and
     probed, and only then renamed into place, so a failed export leaves no half-made bundle."""
     _prepare_directory(directory)
     modules = {ENCODER_FILE: encoder, DECODER_FILE: decoder}
@@ -121,12 +122,21 @@ def write_bundle(directory, encoder, decoder, depth=None, manifest=None):
         for path in staged.values():
             if os.path.exists(path):
                 os.remove(path)
+    seal_bundle(directory, modules)
     write_manifest(directory, manifest or {})
 
 
+def seal_bundle(directory, modules):
+    """manifest.txt for the modules just written: their sizes and SHA-256 as they are on disk,
+    and the contract attributes read back from the saved files (what the library will see)."""
+    attributes = {name: seal.module_attributes(_load({name: os.path.join(directory, name)}, name), name)
+                  for name in modules}
+    seal.write_manifest(directory, attributes, list(modules))
+
+
 def write_manifest(directory, fields):
-    """bundle.json: informational record of how the bundle was made (the library does not need
-    it; tests/ref/pipeline_ref.py reads "kind")."""
+    """bundle.json: informational record of how the bundle was made (the library does not read
+    it; tests/ref/pipeline_ref.py reads "kind").  The seal the library checks is manifest.txt."""
     record = {"format": BUNDLE_FORMAT}
     record.update(fields)
     path = os.path.join(directory, MANIFEST_FILE)

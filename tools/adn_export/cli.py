@@ -10,7 +10,10 @@ from .errors import ExportError
 
 _DESCRIPTION = """Build a libadain_dcs model bundle (encoder.pt, decoder.pt, optional depth.pt).
 Exactly one source: --vgg/--decoder (the pytorch-AdaIN files), --synthetic SEED (seeded stand-ins
-for them, kept in OUT/source/) or --analytic (8x8 space-to-depth pair)."""
+for them, kept in OUT/source/) or --analytic (8x8 space-to-depth pair).  Every bundle is sealed
+with manifest.txt (sizes and SHA-256 of its modules), which the library checks before loading;
+--seal DIR seals a bundle made by hand instead (only seal bundles you trust: a TorchScript
+bundle is code)."""
 
 
 def _parse_triple(text, option):
@@ -26,14 +29,18 @@ def _parse_triple(text, option):
 
 def _parser():
     p = argparse.ArgumentParser(prog="adn-export", description=_DESCRIPTION)
-    p.add_argument("--out", required=True, metavar="DIR", help="bundle directory (created if needed)")
+    p.add_argument("--out", metavar="DIR", help="bundle directory (created if needed)")
+    p.add_argument("--seal", metavar="DIR",
+                   help="write manifest.txt for the hand-made bundle DIR (its modules as they are now)")
     p.add_argument("--vgg", metavar="FILE", help="vgg_normalised.pth (legacy or zip torch format)")
     p.add_argument("--decoder", metavar="FILE", help="decoder.pth")
     p.add_argument("--synthetic", type=int, metavar="SEED",
                    help="write seeded stand-in weight files to DIR/source and export them")
     p.add_argument("--analytic", action="store_true", help="the analytic space-to-depth bundle")
-    p.add_argument("--analytic-depth", choices=("luma", "none"), default="luma",
-                   help="depth.pt of the analytic bundle (default luma)")
+    p.add_argument("--analytic-depth", choices=("luma", "ground-plane", "none"), default="luma",
+                   help="depth.pt of the analytic bundle: luma (bright = far; default), ground-plane "
+                        "(a fixed prior that ignores the picture: the top row farthest, the bottom "
+                        "row nearest, linear in between) or none")
     depth = p.add_argument_group("depth network (with --vgg/--decoder)")
     depth.add_argument("--depth-midas", metavar="FILE", help="MiDaS v2.1 small model-small-traced.pt")
     depth.add_argument("--depth-torchscript", metavar="FILE", help="any TorchScript depth network")
@@ -45,6 +52,10 @@ def _parser():
                        help="make both input sides multiples of M (default 1)")
     depth.add_argument("--depth-mean", default="0,0,0", metavar="A,B,C", help="per-channel mean (default 0)")
     depth.add_argument("--depth-std", default="1,1,1", metavar="A,B,C", help="per-channel std (default 1)")
+    p.add_argument("--benchmark-zero-padding", action="store_true",
+                   help="BENCHMARK ONLY, NOT EXACT: zero padding in every 3x3 convolution instead of "
+                        "reflection padding (with --vgg/--decoder or --synthetic); adn-bench's speed "
+                        "limit for direct fp32 convolution, whose outputs are not the method's")
     p.add_argument("--stamp", metavar="FILE", help="touch FILE after a successful export (for build systems)")
     return p
 
@@ -52,7 +63,21 @@ def _parser():
 _GENERIC_DEPTH_OPTIONS = ("depth_output", "depth_input_size", "depth_multiple", "depth_mean", "depth_std")
 
 
+def _check_seal(args, parser):
+    given = [a for a in ("out", "vgg", "decoder", "synthetic", "depth_midas", "depth_torchscript")
+             if getattr(args, a) is not None]
+    given += [a for a in ("analytic", "analytic_depth", "benchmark_zero_padding") + _GENERIC_DEPTH_OPTIONS
+              if getattr(args, a) != parser.get_default(a)]
+    if given:
+        raise ExportError("--seal DIR goes alone (with --stamp at most), not with --" + given[0].replace("_", "-"))
+
+
 def _check_modes(args, parser):
+    if args.seal is not None:
+        _check_seal(args, parser)
+        return
+    if args.out is None:
+        raise ExportError("give --out DIR (or --seal DIR for a bundle made by hand)")
     modes = [args.vgg is not None or args.decoder is not None, args.synthetic is not None, args.analytic]
     if sum(modes) != 1:
         raise ExportError("give exactly one of --vgg/--decoder, --synthetic SEED, --analytic")
@@ -71,6 +96,8 @@ def _check_modes(args, parser):
         raise ExportError("--depth-torchscript needs --depth-output depth|disparity")
     if args.analytic_depth != "luma" and not args.analytic:
         raise ExportError("--analytic-depth only goes with --analytic")
+    if args.benchmark_zero_padding and args.analytic:
+        raise ExportError("--benchmark-zero-padding goes with --vgg/--decoder or --synthetic (the analytic pair has no padding)")
 
 
 def _generic_depth_settings(args):
@@ -118,12 +145,13 @@ def _source_record(path, out):
 
 
 def export_files(vgg_path, decoder_path, out, depth_midas=None, depth_torchscript=None,
-                 generic_depth=None, depth_output=None, extra_manifest=None):
-    """The one export path for published and synthetic weight files."""
+                 generic_depth=None, depth_output=None, extra_manifest=None, padding="reflect"):
+    """The one export path for published and synthetic weight files.  padding "zero" makes
+    adn-bench's limit network (--benchmark-zero-padding): not exact, for timing only."""
     from . import bundle, depth, networks, state_dict
-    encoder = networks.vgg_encoder(state_dict.load_vgg(vgg_path))
-    decoder = networks.vgg_decoder(state_dict.load_decoder(decoder_path))
-    manifest = {"kind": "vgg", "channels": 512, "downsample": 8,
+    encoder = networks.vgg_encoder(state_dict.load_vgg(vgg_path), padding)
+    decoder = networks.vgg_decoder(state_dict.load_decoder(decoder_path), padding)
+    manifest = {"kind": "vgg", "channels": 512, "downsample": 8, "padding": padding,
                 "sources": {"vgg": _source_record(vgg_path, out), "decoder": _source_record(decoder_path, out)},
                 "depth": None}
     depth_module = None
@@ -138,11 +166,13 @@ def export_files(vgg_path, decoder_path, out, depth_midas=None, depth_torchscrip
         manifest["depth"] = {"wrapper": "generic", "output": depth_output, "input_size": long_side,
                              "multiple": multiple, "mean": mean, "std": std,
                              "source": _source_record(depth_torchscript, out)}
+    if padding == "zero":
+        manifest["benchmark_only"] = "zero padding instead of reflection: NOT the method's outputs"
     manifest.update(extra_manifest or {})
     bundle.write_bundle(out, encoder, decoder, depth_module, manifest)
 
 
-def export_synthetic(seed, out):
+def export_synthetic(seed, out, padding="reflect"):
     from . import synthetic
     source_dir = os.path.join(out, synthetic.SOURCE_DIR)
     try:
@@ -152,15 +182,16 @@ def export_synthetic(seed, out):
         raise ExportError(f"cannot write the synthetic weight files to {source_dir}: "
                           f"{getattr(e, 'strerror', None) or (lines[0] if lines else type(e).__name__)}") from None
     export_files(paths["vgg"], paths["decoder"], out, depth_midas=paths["depth"],
-                 extra_manifest={"synthetic_seed": seed})
+                 extra_manifest={"synthetic_seed": seed}, padding=padding)
 
 
 def export_analytic(out, depth_kind):
     from . import analytic, bundle
-    depth_module = analytic.LumaDepth() if depth_kind == "luma" else None
+    depth_module = {"luma": analytic.LumaDepth, "ground-plane": analytic.GroundPlaneDepth}.get(depth_kind)
+    depth_module = depth_module() if depth_module else None
     manifest = {"kind": "analytic", "channels": analytic.CHANNELS, "downsample": analytic.BLOCK,
                 "channel_order": "c*64 + dy*8 + dx (F.pixel_unshuffle)",
-                "depth": {"wrapper": "luma", "output": "depth"} if depth_module else None}
+                "depth": {"wrapper": depth_kind, "output": "depth"} if depth_module else None}
     bundle.write_bundle(out, analytic.SpaceToDepth(), analytic.DepthToSpace(), depth_module, manifest)
 
 
@@ -179,13 +210,16 @@ def run(argv):
     generic = _generic_depth_settings(args) if args.depth_torchscript else None
     import torch
     torch.set_grad_enabled(False)
-    if args.synthetic is not None:
-        export_synthetic(args.synthetic, args.out)
+    if args.seal is not None:
+        from . import manifest
+        manifest.seal(args.seal)
+    elif args.synthetic is not None:
+        export_synthetic(args.synthetic, args.out, "zero" if args.benchmark_zero_padding else "reflect")
     elif args.analytic:
         export_analytic(args.out, args.analytic_depth)
     else:
         export_files(args.vgg, args.decoder, args.out, args.depth_midas, args.depth_torchscript,
-                     generic, args.depth_output)
+                     generic, args.depth_output, padding="zero" if args.benchmark_zero_padding else "reflect")
     if args.stamp:
         _touch(args.stamp)
 

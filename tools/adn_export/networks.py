@@ -6,45 +6,34 @@ with module.attr("adn_channels").toInt().
 """
 import torch
 from torch import nn
-import torch.nn.functional as F
 
 from . import layouts
+from .padding import ReflectionPad1, UpsamplePad1
+
+# How the 3x3 convolutions pad (tools/adn_export/padding.py).  "zero" is adn-export
+# --benchmark-zero-padding: the speed limit for adn-bench, NOT the method's numbers.
+PADDINGS = ("reflect", "zero")
 
 
-class ReflectionPad1(nn.Module):
-    """nn.ReflectionPad2d(1), except that a side of length 1 is repeated instead of failing.
-
-    An 8-pixel-high (padded) image reaches conv4_1 as a single row, and a 1 x w feature map reaches
-    the decoder's first conv: reflection is undefined there, and the library accepts any image
-    size >= 1 x 1.  Repeating the one pixel is the header's padding rule for n = 1.  For every
-    size >= 2 the result is identical to nn.ReflectionPad2d((1, 1, 1, 1))."""
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if x.size(2) > 1 and x.size(3) > 1:
-            return F.pad(x, [1, 1, 1, 1], mode="reflect")
-        # Reflection is separable, so pad the width, then the height, each the way its length allows.
-        x = F.pad(x, [1, 1, 0, 0], mode="reflect" if x.size(3) > 1 else "replicate")
-        return F.pad(x, [0, 0, 1, 1], mode="reflect" if x.size(2) > 1 else "replicate")
-
-
-def _conv(weight, bias, padding_mode_reflect):
-    """A Conv2d holding copies of the given weights, after a separate reflection-padding layer as
-    in pytorch-AdaIN's nn.Sequential."""
+def _conv(weight, bias, padding, pad_before=True):
+    """A Conv2d holding copies of the given weights.  3x3 with reflection padding: after a
+    ReflectionPad1 layer as in pytorch-AdaIN's nn.Sequential (pad_before=False when the layer
+    before already padded); 3x3 with zero padding: the convolution pads; 1x1: no padding."""
     c_out, c_in, k, _ = weight.shape
-    conv = nn.Conv2d(c_in, c_out, (k, k))
+    zero = k == 3 and padding == "zero"
+    conv = nn.Conv2d(c_in, c_out, (k, k), padding=1 if zero else 0)
     with torch.no_grad():
         conv.weight.copy_(weight)
         conv.bias.copy_(bias)
-    layers = [ReflectionPad1(), conv] if padding_mode_reflect else [conv]
-    return layers
+    return [ReflectionPad1(), conv] if k == 3 and padding == "reflect" and pad_before else [conv]
 
 
-def vgg_layers(state):
+def vgg_layers(state, padding="reflect"):
     """nn.Sequential of the encoder: conv1x1 (RGB -> BGR*255 - mean), then reflection-pad / 3x3
     conv / ReLU blocks with ceil-mode 2x2 max-pools after relu1_2, relu2_2 and relu3_4."""
     layers = []
     for index, _c_out, _c_in, k in layouts.VGG_ENCODER_CONVS:
-        layers += _conv(state[f"{index}.weight"], state[f"{index}.bias"], padding_mode_reflect=k == 3)
+        layers += _conv(state[f"{index}.weight"], state[f"{index}.bias"], padding)
         if k == 3:
             layers.append(nn.ReLU())
         if index in layouts.VGG_POOL_AFTER:
@@ -52,17 +41,39 @@ def vgg_layers(state):
     return nn.Sequential(*layers)
 
 
-def decoder_layers(state):
+def decoder_layers(state, padding="reflect"):
     """nn.Sequential of the decoder: reflection-pad / 3x3 conv / ReLU blocks with nearest x2
-    upsampling after the first, fifth and seventh block; no ReLU after the last conv."""
+    upsampling after the first, fifth and seventh block; no ReLU after the last conv.  With
+    reflection padding, each upsampling and the padding after it are one UpsamplePad1."""
     layers = []
+    upsampled = False
     for index, _c_out, _c_in in layouts.DECODER_CONVS:
-        layers += _conv(state[f"{index}.weight"], state[f"{index}.bias"], padding_mode_reflect=True)
+        layers += _conv(state[f"{index}.weight"], state[f"{index}.bias"], padding, pad_before=not upsampled)
         if index != layouts.DECODER_LAST:
             layers.append(nn.ReLU())
-        if index in layouts.DECODER_UPSAMPLE_AFTER:
-            layers.append(nn.Upsample(scale_factor=2.0, mode="nearest"))
+        upsampled = index in layouts.DECODER_UPSAMPLE_AFTER
+        if upsampled:
+            layers.append(UpsamplePad1() if padding == "reflect" else nn.Upsample(scale_factor=2.0, mode="nearest"))
     return nn.Sequential(*layers)
+
+
+# adn_receptive_field (docs/MODELS.md): how many pixels beyond an output's own 8x8 block can
+# change it, on one side; the library's tiled encode/decode uses it as the halo (lib/tiling.h).
+# Encoder, feature i (input pixels 8i..8i+7), walking back from relu4_1 with reflection padding 1:
+#   conv4_1               pool-3 outputs  i-1 .. i+1
+#   pool 3 (2x2, /2)      conv3_4 outputs 2i-2 .. 2i+3
+#   conv3_4..conv3_1 (4)  pool-2 outputs  2i-6 .. 2i+7
+#   pool 2                conv2_2 outputs 4i-12 .. 4i+15
+#   conv2_2, conv2_1      pool-1 outputs  4i-14 .. 4i+17
+#   pool 1                conv1_2 outputs 8i-28 .. 8i+35
+#   conv1_2, conv1_1      input pixels    8i-30 .. 8i+37   (the 1x1 conv adds nothing)
+# so 30 pixels on each side of the block (68 in all).  Decoder, feature j forward to the output:
+# conv (1/8) j-1..j+1, up x2 -> 2j-2..2j+3, 4 convs -> 2j-6..2j+7, up -> 4j-12..4j+15, 2 convs
+# -> 4j-14..4j+17, up -> 8j-28..8j+35, 2 convs -> 8j-30..8j+37: again 30 output pixels beyond
+# its block, i.e. ceil(30/8) = 4 feature pixels of halo.  (Checked by perturbing one pixel of the
+# synthetic bundle's modules: the changed rows are exactly these.)
+VGG_ENCODER_RECEPTIVE_FIELD = 30
+DECODER_RECEPTIVE_FIELD = 30
 
 
 class BundleEncoder(nn.Module):
@@ -72,12 +83,16 @@ class BundleEncoder(nn.Module):
     adn_kind: str
     adn_channels: int
     adn_downsample: int
+    adn_receptive_field: int
+    adn_padding: str  # "reflect" or "zero" (benchmark only, not exact); not a contract attribute
 
-    def __init__(self, body, channels, downsample):
+    def __init__(self, body, channels, downsample, receptive_field):
         super().__init__()
         self.adn_kind = "encoder"
         self.adn_channels = channels
         self.adn_downsample = downsample
+        self.adn_receptive_field = receptive_field
+        self.adn_padding = "reflect"
         self.body = body
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -90,21 +105,31 @@ class BundleDecoder(nn.Module):
     adn_kind: str
     adn_channels: int
     adn_upsample: int
+    adn_receptive_field: int
+    adn_padding: str  # as BundleEncoder's
 
-    def __init__(self, body, channels, upsample):
+    def __init__(self, body, channels, upsample, receptive_field):
         super().__init__()
         self.adn_kind = "decoder"
         self.adn_channels = channels
         self.adn_upsample = upsample
+        self.adn_receptive_field = receptive_field
+        self.adn_padding = "reflect"
         self.body = body
 
     def forward(self, f: torch.Tensor) -> torch.Tensor:
         return self.body(f)
 
 
-def vgg_encoder(state):
-    return BundleEncoder(vgg_layers(state), layouts.ENCODER_CHANNELS, layouts.DOWNSAMPLE).eval()
+def vgg_encoder(state, padding="reflect"):
+    encoder = BundleEncoder(vgg_layers(state, padding), layouts.ENCODER_CHANNELS, layouts.DOWNSAMPLE,
+                            VGG_ENCODER_RECEPTIVE_FIELD).eval()
+    encoder.adn_padding = padding
+    return encoder
 
 
-def vgg_decoder(state):
-    return BundleDecoder(decoder_layers(state), layouts.ENCODER_CHANNELS, layouts.DOWNSAMPLE).eval()
+def vgg_decoder(state, padding="reflect"):
+    decoder = BundleDecoder(decoder_layers(state, padding), layouts.ENCODER_CHANNELS, layouts.DOWNSAMPLE,
+                            DECODER_RECEPTIVE_FIELD).eval()
+    decoder.adn_padding = padding
+    return decoder

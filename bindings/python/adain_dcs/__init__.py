@@ -27,6 +27,7 @@ from .errors import (AdnError, Cancelled, ContextBusyError, DeviceError, FileIOE
 from .files import ImageInfo, ReadResult, read_image, read_image_bytes, write_image
 from .image import HAVE_NUMPY, Image
 from .logging_bridge import log_to_logging, set_log_callback
+from .metrics import DepthScore, depth_preservation, depth_scores
 from .model import (Context, Model, ModelInfo, Stage, Style, StylizeResult, Timings, stylize)
 from .ops import (ADAIN_EPS, adain, adain_interpolate, adain_regions, block_average, blend,
                   channel_stats, coral, crop, depth_normalize, depth_range_map, pad_reflect,
@@ -41,7 +42,7 @@ __all__ = [
     "adain_interpolate", "adain_regions", "block_average", "blend", "channel_stats", "coral",
     "crop", "depth_normalize", "depth_range_map", "pad_reflect", "resize_bilinear", "round_up",
     "strength_map", "version", "version_number", "has_feature", "library_path",
-    "set_log_callback", "log_to_logging",
+    "set_log_callback", "log_to_logging", "DepthScore", "depth_scores", "depth_preservation",
 ]
 
 #: Path or name the library was loaded from.

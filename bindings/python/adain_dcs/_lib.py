@@ -88,7 +88,8 @@ class adn_depth_norm_params(_Struct):
 # Size-prefixed structs.
 class adn_read_params(_Sized):
     _fields_ = [("struct_size", c_size_t), ("max_pixels", c_uint64), ("mode", c_enum),
-                ("raw_values", c_int32)]
+                ("raw_values", c_int32), ("short_side", c_int32), ("max_side", c_int32),
+                ("decoder_scaling", c_int32)]
 
 
 class adn_image_info(_Sized):
@@ -104,7 +105,7 @@ class adn_write_params(_Sized):
 class adn_model_params(_Sized):
     _fields_ = [("struct_size", c_size_t), ("device", c_enum), ("cuda_device_index", c_int32),
                 ("n_threads", c_int32), ("load_depth", c_int32), ("optimize", c_int32),
-                ("precision", c_enum)]
+                ("precision", c_enum), ("trust_unsealed", c_int32)]
 
 
 class adn_model_info(_Sized):
@@ -118,7 +119,8 @@ adn_progress_callback = CFUNCTYPE(c_int, c_enum, c_void_p)
 
 class adn_context_params(_Sized):
     _fields_ = [("struct_size", c_size_t), ("depth_lo", c_float), ("depth_hi", c_float),
-                ("progress", adn_progress_callback), ("progress_user_data", c_void_p)]
+                ("progress", adn_progress_callback), ("progress_user_data", c_void_p),
+                ("memory_budget_bytes", c_uint64)]
 
 
 class adn_stylize_params(_Sized):
@@ -141,7 +143,8 @@ class adn_timings(_Sized):
 
 # Experimental (ADN_EXPERIMENTAL_API): no compatibility promise.
 class adn_temporal_params(_Sized):
-    _fields_ = [("struct_size", c_size_t), ("depth_ema", c_float), ("range_ema", c_float)]
+    _fields_ = [("struct_size", c_size_t), ("depth_ema", c_float), ("range_ema", c_float),
+                ("content_stats_ema", c_float), ("scene_cut_threshold", c_float)]
 
 
 # Opaque handles: only ever passed back to the library.

@@ -41,7 +41,6 @@ the first task raises glibc's mmap threshold, see :func:`_unfreeze_mmap_threshol
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import stat
 import sys
@@ -55,7 +54,6 @@ from typing import (Any, Dict, Iterable, List, NamedTuple, NoReturn, Optional, S
 from .errors import AdnError, Status, binding_error
 from .files import read_image, write_image
 from .model import Context, Model, Style
-from .ops import resize_bilinear
 
 PathLike = Union[str, "os.PathLike[str]"]
 
@@ -189,8 +187,9 @@ class Settings:
     depth_range: Tuple[float, float] = (0.0, 1.0)  #: (lo, hi), each in [0,1] [--depth-range]
     no_depth: bool = False                       #: plain AdaIN, depth.pt not loaded [--no-depth]
     preserve_color: bool = False                 #: CORAL onto each style [--preserve-color]
-    content_size: int = 0                        #: long side of each content, 0 = keep
-    style_size: int = 0                          #: long side of each style, 0 = keep
+    content_size: int = 0                        #: short side of each content, 0 = keep [--content-size]
+    style_size: int = 0                          #: short side of each style, 0 = keep [--style-size]
+    max_side: int = 0                            #: then long side at most this, 0 = no limit [--max-side]
 
     def __post_init__(self) -> None:
         lo, hi = (float(v) for v in self.depth_range)
@@ -199,7 +198,7 @@ class Settings:
             raise _invalid(f"alpha must be in [0, 1], is {self.alpha}")
         if not (0.0 <= lo <= 1.0 and 0.0 <= hi <= 1.0):
             raise _invalid(f"depth_range must be (lo, hi) with both in [0, 1], is {(lo, hi)}")
-        for name in ("content_size", "style_size"):
+        for name in ("content_size", "style_size", "max_side"):
             if not 0 <= getattr(self, name) <= _MAX_LONG_SIDE:
                 raise _invalid(f"{name} must be in 0..{_MAX_LONG_SIDE}, is {getattr(self, name)}")
         if not 0 <= self.threads <= _MAX_THREADS:
@@ -282,19 +281,19 @@ def _load_model(s: Settings) -> Tuple[Any, Model]:
     return key, found
 
 
-def _read_style(path: str, long_side: int) -> Any:
-    image = read_image(path)
-    return _resize_long_side(image, long_side)
+def _read_style(path: str, s: "Settings") -> Any:
+    """The style as adn-stylize reads it: short side --style-size, then long side --max-side."""
+    return read_image(path, short_side=s.style_size, max_side=s.max_side)
 
 
 def _encoded_style(model_key: Any, model: Model, path: str, s: Settings) -> Style:
-    key = (model_key, os.path.realpath(path), _file_stamp(path), s.style_size)
+    key = (model_key, os.path.realpath(path), _file_stamp(path), s.style_size, s.max_side)
     with _cache_lock:
         if key in _styles:
             _styles.move_to_end(key)
         else:
             try:
-                _styles[key] = model.style(_read_style(path, s.style_size))
+                _styles[key] = model.style(_read_style(path, s))
             except AdnError as error:
                 _styles[key] = error
             while len(_styles) > _STYLE_CACHE_SIZE:
@@ -330,45 +329,14 @@ def _failure(what: str, error: BaseException) -> _Failed:
     return _Failed(f"{what}: {detail}")
 
 
-def _long_side_size(height: int, width: int, long_side: int) -> Tuple[int, int]:
-    """cli_resize_long_side: the long side becomes long_side, the short one keeps the aspect
-    ratio, rounded half up, at least 1."""
-    if long_side <= 0:
-        return height, width
-    scale = long_side / max(height, width)
-    new_w = long_side if width >= height else int(max(1.0, math.floor(width * scale + 0.5)))
-    new_h = long_side if height > width else int(max(1.0, math.floor(height * scale + 0.5)))
-    return new_h, new_w
-
-
-def _resize_to(image: Any, height: int, width: int) -> Any:
-    """H x W or H x W x C float32 to height x width through the library's bilinear resize."""
-    import numpy as np
-
-    if image.shape[:2] == (height, width):
-        return image
-    if image.ndim == 2:
-        return resize_bilinear(image, height, width)
-    planar = np.ascontiguousarray(image.transpose(2, 0, 1))
-    return np.ascontiguousarray(resize_bilinear(planar, height, width).transpose(1, 2, 0))
-
-
-def _resize_long_side(image: Any, long_side: int) -> Any:
-    height, width = _long_side_size(image.shape[0], image.shape[1], long_side)
-    return _resize_to(image, height, width)
-
-
-def _read_content(path: str, long_side: int) -> Tuple[Any, Any]:
-    """The content as adn-stylize loads it: RGB float, and its alpha (or None) at the same size."""
+def _read_content(path: str, s: Settings) -> Tuple[Any, Any]:
+    """The content as adn-stylize reads it (short side --content-size, then long side --max-side,
+    resized while reading): RGB float, and its alpha (or None) at the same size."""
     try:
-        read = read_image(path, full=True)
+        read = read_image(path, full=True, short_side=s.content_size, max_side=s.max_side)
     except AdnError as error:
         raise _failure(f"content '{path}'", error) from None
-    pixels = _resize_long_side(read.pixels, long_side)
-    alpha = read.alpha
-    if alpha is not None:
-        alpha = _resize_to(alpha, pixels.shape[0], pixels.shape[1])
-    return pixels, alpha
+    return read.pixels, read.alpha
 
 
 def is_complete(path: PathLike, height: int, width: int) -> bool:
@@ -408,7 +376,7 @@ def render_content(job: _Job) -> List[FileResult]:
         return FileResult(out, job.content, style, status, message)
 
     try:
-        content, alpha = _read_content(job.content, job.settings.content_size)
+        content, alpha = _read_content(job.content, job.settings)
     except _Failed as failed:
         return [result(style, out, FAILED, failed.message) for style, out in job.outputs]
     height, width = content.shape[:2]
@@ -539,7 +507,7 @@ def stylize_files(contents: Iterable[PathLike], styles: Union[PathLike, Iterable
     progress: Dask's progress bar (or a text bar without a client) on stdout; None = when stdout
       is a terminal.
     params: the fields of :class:`Settings` but ``models``: device, threads, alpha, depth_range,
-      no_depth, preserve_color, content_size, style_size.  threads is per worker process: with
+      no_depth, preserve_color, content_size, style_size, max_side.  threads is per worker process: with
       several worker processes on one host give cores / processes.
 
     Before any work, raises InvalidArgument (a ValueError) for bad settings, two outputs with one
@@ -633,9 +601,13 @@ def _parser() -> argparse.ArgumentParser:
     opt.add_argument("--no-depth", action="store_true", help="plain AdaIN, no depth module")
     opt.add_argument("--preserve-color", action="store_true", help="keep the content's colours")
     opt.add_argument("--content-size", type=_number_in(int, 0, _MAX_LONG_SIDE), default=0,
-                     metavar="N", help="resize each content to long side N first (0 = keep)")
+                     metavar="N", help="resize each content so its SHORT side is N, as "
+                                       "adn-stylize and the peers (0 = keep)")
     opt.add_argument("--style-size", type=_number_in(int, 0, _MAX_LONG_SIDE), default=0,
-                     metavar="N", help="resize each style to long side N first (0 = keep)")
+                     metavar="N", help="the same for each style (0 = keep)")
+    opt.add_argument("--max-side", type=_number_in(int, 0, _MAX_LONG_SIDE), default=0,
+                     metavar="N", help="then shrink contents and styles so their long side is at "
+                                       "most N (0 = no limit)")
     opt.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (default auto)")
     opt.add_argument("--threads", type=_number_in(int, 0, _MAX_THREADS), default=None,
                      metavar="N", help="torch threads per worker process (default: all cores, or "
@@ -679,7 +651,7 @@ def _run_cli(args: argparse.Namespace, contents: List[str], styles: List[str]) -
                    device=args.device, threads=threads, alpha=args.alpha,
                    depth_range=args.depth_range, no_depth=args.no_depth,
                    preserve_color=args.preserve_color, content_size=args.content_size,
-                   style_size=args.style_size)
+                   style_size=args.style_size, max_side=args.max_side)
     Settings(models=args.models, **{k: v for k, v in options.items()
                                     if k not in ("out_ext", "progress")})  # usage errors first
     if not args.scheduler and not args.local_workers:

@@ -40,10 +40,15 @@ def _encode_path(path: PathLike) -> bytes:
     return os.fsencode(path)
 
 
-def _read_params(gray: bool, raw_values: bool, max_pixels: Optional[int]) -> Any:
+def _read_params(gray: bool, raw_values: bool, max_pixels: Optional[int], short_side: int = 0,
+                 max_side: int = 0) -> Any:
     params = new_params(_lib.adn_read_params)
     params.mode = _lib.ADN_PIXELS_GRAY if gray else _lib.ADN_PIXELS_RGB
     params.raw_values = 1 if raw_values else 0
+    for name, value in (("short_side", short_side), ("max_side", max_side)):
+        if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 2**31 - 1:
+            raise binding_error(Status.INVALID_ARGUMENT, f"{name} must be an int in 0..2^31-1, is {value!r}")
+        setattr(params, name, value)
     if max_pixels is not None:
         max_pixels = _ranges.uint64(max_pixels, "max_pixels")
         if max_pixels < 1:
@@ -73,7 +78,8 @@ def _read(call: Callable[..., int], params: Any, uint8: bool, full: bool,
 
 def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
                max_pixels: Optional[int] = None, uint8: bool = False, full: bool = False,
-               use_numpy: Optional[bool] = None) -> Union[ImageLike, ReadResult]:
+               use_numpy: Optional[bool] = None, short_side: int = 0,
+               max_side: int = 0) -> Union[ImageLike, ReadResult]:
     """Reads a PNG or JPEG (recognised by its signature, not its name).
 
     Returns H x W x 3 float32 RGB in [0,1] (H x W x 1 with ``gray=True``: colour files become luma);
@@ -81,16 +87,21 @@ def read_image(path: PathLike, *, gray: bool = False, raw_values: bool = False,
     returns 8-bit pixels instead (clamped and rounded by the library).  The result is a numpy array
     when numpy is available (``use_numpy`` overrides), else an :class:`~adain_dcs.Image`.
     ``full=True`` returns a :class:`ReadResult` with the alpha channel and the file's
-    :class:`ImageInfo`.  Raises FileIOError, FormatError, TooLarge or Unsupported.
+    :class:`ImageInfo`.  ``short_side`` > 0 resizes while reading so the shorter side has that
+    many pixels, then ``max_side`` > 0 shrinks so the longer side has at most that many (as
+    adn-stylize's --content-size and --max-side); the result equals reading the whole file and
+    resizing bilinearly, bit for bit, without holding the full-size image.  Raises FileIOError,
+    FormatError, TooLarge or Unsupported.
     """
-    params = _read_params(gray, raw_values, max_pixels)
+    params = _read_params(gray, raw_values, max_pixels, short_side, max_side)
     encoded = _encode_path(path)
     return _read(lambda *rest: C.adn_image_read(encoded, *rest), params, uint8, full, use_numpy)
 
 
 def read_image_bytes(data: BytesLike, *, gray: bool = False, raw_values: bool = False,
                      max_pixels: Optional[int] = None, uint8: bool = False, full: bool = False,
-                     use_numpy: Optional[bool] = None) -> Union[ImageLike, ReadResult]:
+                     use_numpy: Optional[bool] = None, short_side: int = 0,
+                     max_side: int = 0) -> Union[ImageLike, ReadResult]:
     """:func:`read_image` from an encoded PNG or JPEG file held in memory (``bytes``, ``bytearray``,
     ``memoryview`` or any contiguous buffer; adn_image_read_memory).  Same options, results and
     errors; messages name the buffer "<memory>"."""
@@ -109,7 +120,7 @@ def read_image_bytes(data: BytesLike, *, gray: bool = False, raw_values: bool = 
     keep: Any = data  # a bytes object: c_char_p points into it without copying
     size = _ranges.fit(len(data), ctypes.c_size_t, "data size")
     pointer = ctypes.cast(ctypes.c_char_p(data), ctypes.c_void_p)
-    params = _read_params(gray, raw_values, max_pixels)
+    params = _read_params(gray, raw_values, max_pixels, short_side, max_side)
     result = _read(lambda *rest: C.adn_image_read_memory(pointer, size, *rest), params, uint8, full,
                    use_numpy)
     del keep  # the buffer had to stay alive during the call

@@ -503,6 +503,9 @@ class Context:
     Make one context per thread; they may all share one model and its styles.
 
     depth_range: the initial (lo, hi) of R(D) = lo + (hi - lo) D (default 0, 1).
+    memory_budget: the most bytes one call's estimate may reach (adn_context_params
+      .memory_budget_bytes): larger images run over tiles with the same result; 0 (default) = the
+      library's default budget; a call that cannot fit raises TooLarge with the estimate.
     progress: optional ``progress(stage: Stage)``, called on the calling thread before each stage
       of :meth:`stylize` and :meth:`estimate_depth`; a true return value cancels the call, which
       then raises :class:`~adain_dcs.Cancelled` and writes no output (an ``out=`` buffer is left
@@ -512,10 +515,12 @@ class Context:
     """
 
     def __init__(self, model: Model, *, depth_range: Optional[Tuple[float, float]] = None,
-                 progress: Optional[Callable[[Stage], Any]] = None, _internal: bool = False):
+                 progress: Optional[Callable[[Stage], Any]] = None, memory_budget: int = 0,
+                 _internal: bool = False):
         params = new_params(_lib.adn_context_params)
         if depth_range is not None:
             params.depth_lo, params.depth_hi = (float(v) for v in depth_range)
+        params.memory_budget_bytes = _ranges.uint64(memory_budget, "memory_budget")
         self._progress = _Progress(progress) if progress is not None else None
         if self._progress is not None:
             params.progress = self._progress.thunk
@@ -603,13 +608,18 @@ class Context:
         with self._using() as handle:
             check(C.adn_context_reset(handle))
 
-    def set_temporal(self, depth_ema: float = 0.0, range_ema: float = 0.0) -> None:
+    def set_temporal(self, depth_ema: float = 0.0, range_ema: float = 0.0,
+                     content_stats_ema: float = 0.0, scene_cut_threshold: float = 0.0) -> None:
         """EXPERIMENTAL (adn_context_set_temporal, outside the library's compatibility promise):
-        temporal smoothing of the depth path for video.  depth_ema a in [0,1):
-        D'_t = a D'_{t-1} + (1 - a) D_t; range_ema b in [0,1): EMA of the raw depth's min and max.
-        0 = off (the default).  Resets the temporal state."""
+        temporal smoothing for video (METHOD.md §8).  depth_ema a in [0,1):
+        D'_t = a D'_{t-1} + (1 - a) D_t; range_ema b in [0,1): EMA of the raw depth's min and max;
+        content_stats_ema c in [0,1): EMA of the content feature mean and std AdaIN normalises
+        with; scene_cut_threshold >= 0: a frame whose mean |in_t - in_{t-1}| exceeds it restarts
+        the state.  0 = off (the default).  Resets the temporal state."""
         params = new_params(_lib.adn_temporal_params)
         params.depth_ema, params.range_ema = float(depth_ema), float(range_ema)
+        params.content_stats_ema = float(content_stats_ema)
+        params.scene_cut_threshold = float(scene_cut_threshold)
         with self._using() as handle:
             check(C.adn_context_set_temporal(handle, ctypes.byref(params)))
 

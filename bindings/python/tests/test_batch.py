@@ -371,7 +371,8 @@ def test_adn_stylize_makes_the_same_files(inputs, analytic_bundle, reference, tm
     ["--content-size", "40", "--style-size", "24", "--preserve-color"],
     ["--no-depth", "--out-ext", "jpg", "--alpha", "0.5"],
     ["--content-size", "100", "--depth-range", "0.9,0.1"],
-], ids=["resized+preserve-color", "no-depth+jpg", "upsized+reversed-range"])
+    ["--content-size", "64", "--max-side", "72", "--style-size", "30"],
+], ids=["resized+preserve-color", "no-depth+jpg", "upsized+reversed-range", "short-side+max-side"])
 def test_per_image_options_match_adn_stylize(options, inputs, analytic_bundle, tmp_path):
     """The same option on both command lines gives the same files, byte for byte: resizing (of
     the content's alpha too), colour preservation, no depth, output extension, depth range."""

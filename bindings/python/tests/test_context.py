@@ -410,3 +410,22 @@ def test_a_failed_call_leaves_out_untouched(model, images):
         with pytest.raises(adn.NonFinite):
             ctx.stylize(content, style, depth=depth, out=out)
     assert np.all(out == 3.0)
+
+
+# --- memory budget ----------------------------------------------------------------------------------
+
+def test_memory_budget_tiles_with_the_same_result_and_refuses_what_cannot_fit(model, rng):
+    """512 x 512 needs about 270 MiB of activations untiled (adn_context_params in adain_dcs.h), so
+    a 40 MiB budget must run over tiles; the result is the untiled one.  One byte cannot fit."""
+    content = rng.uniform(size=(512, 512, 3)).astype(np.float32)
+    style = rng.uniform(0.1, 0.9, size=(64, 48, 3)).astype(np.float32)
+    with model.context() as whole, model.context(memory_budget=40 << 20) as tiled:
+        expected = whole.stylize(content, style).image
+        got = tiled.stylize(content, style).image
+        assert got.shape == expected.shape
+        assert float(np.abs(got - expected).max()) <= 1e-4
+    with model.context(memory_budget=1) as tiny:
+        with pytest.raises(adn.TooLarge, match="memory budget"):
+            tiny.stylize(content, style)
+    with pytest.raises((adn.InvalidArgument, OverflowError, ValueError)):
+        model.context(memory_budget=-1)

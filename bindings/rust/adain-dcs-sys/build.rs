@@ -22,7 +22,8 @@ mod locate;
 const STRUCTS: &[(&str, &[&str])] = &[
     ("adn_image", &["data", "channels", "height", "width"]),
     ("adn_image_u8", &["data", "channels", "height", "width", "stride"]),
-    ("adn_read_params", &["struct_size", "max_pixels", "mode", "raw_values"]),
+    ("adn_read_params",
+     &["struct_size", "max_pixels", "mode", "raw_values", "short_side", "max_side", "decoder_scaling"]),
     (
         "adn_image_info",
         &["struct_size", "format", "height", "width", "bit_depth", "file_channels", "has_alpha"],
@@ -31,7 +32,16 @@ const STRUCTS: &[(&str, &[&str])] = &[
     ("adn_depth_norm_params", &["is_disparity", "has_invalid", "invalid_value"]),
     (
         "adn_model_params",
-        &["struct_size", "device", "cuda_device_index", "n_threads", "load_depth", "optimize", "precision"],
+        &[
+            "struct_size",
+            "device",
+            "cuda_device_index",
+            "n_threads",
+            "load_depth",
+            "optimize",
+            "precision",
+            "trust_unsealed",
+        ],
     ),
     (
         "adn_model_info",
@@ -46,7 +56,10 @@ const STRUCTS: &[(&str, &[&str])] = &[
             "backend",
         ],
     ),
-    ("adn_context_params", &["struct_size", "depth_lo", "depth_hi", "progress", "progress_user_data"]),
+    (
+        "adn_context_params",
+        &["struct_size", "depth_lo", "depth_hi", "progress", "progress_user_data", "memory_budget_bytes"],
+    ),
     (
         "adn_stylize_params",
         &[
@@ -73,7 +86,10 @@ const STRUCTS: &[(&str, &[&str])] = &[
             "total_ms",
         ],
     ),
-    ("adn_temporal_params", &["struct_size", "depth_ema", "range_ema"]),
+    (
+        "adn_temporal_params",
+        &["struct_size", "depth_ema", "range_ema", "content_stats_ema", "scene_cut_threshold"],
+    ),
 ];
 
 const ENUMS: &[&str] = &[

@@ -135,6 +135,9 @@ pub struct adn_read_params {
     pub max_pixels: u64,
     pub mode: adn_pixel_mode,
     pub raw_values: i32,
+    pub short_side: i32,
+    pub max_side: i32,
+    pub decoder_scaling: i32,
 }
 
 #[repr(C)]
@@ -191,6 +194,7 @@ pub struct adn_model_params {
     pub load_depth: i32,
     pub optimize: i32,
     pub precision: adn_precision,
+    pub trust_unsealed: i32,
 }
 
 #[repr(C)]
@@ -235,6 +239,8 @@ pub struct adn_context_params {
     pub depth_hi: f32,
     pub progress: adn_progress_callback,
     pub progress_user_data: *mut c_void,
+    /// Most bytes one call's estimate may reach; 0 = the library's default (tiles above it).
+    pub memory_budget_bytes: u64,
 }
 
 #[repr(C)]
@@ -575,6 +581,8 @@ pub mod experimental {
         pub struct_size: usize,
         pub depth_ema: f32,
         pub range_ema: f32,
+        pub content_stats_ema: f32,
+        pub scene_cut_threshold: f32,
     }
 
     extern "C" {

@@ -37,7 +37,9 @@ fn rust_structs() -> Vec<Layout> {
     vec![
         rust_layout!(adn_image { data, channels, height, width }),
         rust_layout!(adn_image_u8 { data, channels, height, width, stride }),
-        rust_layout!(adn_read_params { struct_size, max_pixels, mode, raw_values }),
+        rust_layout!(adn_read_params {
+            struct_size, max_pixels, mode, raw_values, short_side, max_side, decoder_scaling
+        }),
         rust_layout!(adn_image_info {
             struct_size,
             format,
@@ -56,7 +58,8 @@ fn rust_structs() -> Vec<Layout> {
             n_threads,
             load_depth,
             optimize,
-            precision
+            precision,
+            trust_unsealed
         }),
         rust_layout!(adn_model_info {
             struct_size,
@@ -68,7 +71,14 @@ fn rust_structs() -> Vec<Layout> {
             precision,
             backend
         }),
-        rust_layout!(adn_context_params { struct_size, depth_lo, depth_hi, progress, progress_user_data }),
+        rust_layout!(adn_context_params {
+            struct_size,
+            depth_lo,
+            depth_hi,
+            progress,
+            progress_user_data,
+            memory_budget_bytes
+        }),
         rust_layout!(adn_stylize_params {
             struct_size,
             alpha,
@@ -89,7 +99,13 @@ fn rust_structs() -> Vec<Layout> {
             decode_ms,
             total_ms
         }),
-        rust_layout!(adn_temporal_params in experimental { struct_size, depth_ema, range_ema }),
+        rust_layout!(adn_temporal_params in experimental {
+            struct_size,
+            depth_ema,
+            range_ema,
+            content_stats_ema,
+            scene_cut_threshold
+        }),
     ]
 }
 

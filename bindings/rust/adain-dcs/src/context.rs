@@ -140,11 +140,14 @@ impl<'a> StylizeParams<'a> {
 pub struct ContextOptions {
     /// The initial depth range (lo, hi) of R(D) = lo + (hi - lo) D; default (0, 1).
     pub depth_range: (f32, f32),
+    /// The most bytes one call's estimate may reach (`adn_context_params.memory_budget_bytes`):
+    /// larger images run over tiles with the same result; 0 (default) = the library's default.
+    pub memory_budget_bytes: u64,
 }
 
 impl Default for ContextOptions {
     fn default() -> Self {
-        ContextOptions { depth_range: (0.0, 1.0) }
+        ContextOptions { depth_range: (0.0, 1.0), memory_budget_bytes: 0 }
     }
 }
 
@@ -286,6 +289,7 @@ impl Context {
         let mut params = sys::adn_context_default_params();
         params.depth_lo = options.depth_range.0;
         params.depth_hi = options.depth_range.1;
+        params.memory_budget_bytes = options.memory_budget_bytes;
         params.progress = Some(progress_trampoline);
         params.progress_user_data = slot as *mut c_void;
         let mut raw: *mut sys::adn_context = ptr::null_mut();

@@ -71,7 +71,7 @@ fn the_depth_range_belongs_to_the_context() {
     };
     let model = cpu_model(&dir);
     let mut a = Context::new(&model).unwrap();
-    let b = Context::with_options(&model, &ContextOptions { depth_range: (0.25, 0.5) }).unwrap();
+    let b = Context::with_options(&model, &ContextOptions { depth_range: (0.25, 0.5), ..Default::default() }).unwrap();
     assert_eq!(a.depth_range().unwrap(), (0.0, 1.0));
     assert_eq!(b.depth_range().unwrap(), (0.25, 0.5));
     a.set_depth_range(0.75, 0.25).unwrap();
@@ -81,7 +81,7 @@ fn the_depth_range_belongs_to_the_context() {
     assert_eq!(err.status(), Status::InvalidArgument);
     assert!(!err.message().is_empty());
     assert_eq!(a.depth_range().unwrap(), (0.75, 0.25), "a refused range changes nothing");
-    assert!(Context::with_options(&model, &ContextOptions { depth_range: (-0.5, 1.0) }).is_err());
+    assert!(Context::with_options(&model, &ContextOptions { depth_range: (-0.5, 1.0), ..Default::default() }).is_err());
 
     // The range shapes S: with lo = hi = 0.5 and alpha = 1, S is 0.5 everywhere.
     let mut rng = Rng::new(3);
@@ -91,6 +91,25 @@ fn the_depth_range_belongs_to_the_context() {
     a.stylize(&content, &[&style], &StylizeParams::new()).unwrap();
     let s = a.strength().unwrap();
     assert!(s.data().iter().all(|v| (v - 0.5).abs() < 1e-6), "{:?}", s.data());
+}
+
+#[test]
+fn a_memory_budget_that_cannot_fit_is_refused_up_front() {
+    let dir = match bundle_or_skip("memory_budget") {
+        Some(dir) => dir,
+        None => return,
+    };
+    let model = cpu_model(&dir);
+    let options = ContextOptions { memory_budget_bytes: 1, ..Default::default() };
+    let mut tiny = Context::with_options(&model, &options).unwrap();
+    let mut rng = Rng::new(5);
+    let content = random_rgb(&mut rng, 32, 32);
+    let style = model.style(&random_rgb(&mut rng, 8, 8)).unwrap();
+    let err = tiny.stylize(&content, &[&style], &StylizeParams::new()).unwrap_err();
+    assert_eq!(err.status(), Status::TooLarge, "{}", err);
+    assert!(err.message().contains("memory budget"), "{}", err.message());
+    let mut roomy = Context::with_options(&model, &ContextOptions { memory_budget_bytes: u64::MAX, ..Default::default() }).unwrap();
+    roomy.stylize(&content, &[&style], &StylizeParams::new()).unwrap();
 }
 
 #[test]

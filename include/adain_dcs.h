@@ -95,7 +95,7 @@ extern "C" {
 #  define ADN_DEPRECATED(message)
 #endif
 
-/** Version of the library actually loaded, e.g. "0.2.0".  Thread-safe. */
+/** Version of the library actually loaded, e.g. "0.3.0".  Thread-safe. */
 ADN_API const char *adn_version(void);
 /** ADN_VERSION_NUMBER of the library actually loaded.  Thread-safe. */
 ADN_API int adn_version_number(void);

@@ -11,6 +11,6 @@ from .errors import ExportError
 
 # The libadain_dcs release this exporter belongs to (meson.build's project version; the tests
 # check that the two agree).  Written into every manifest.txt.
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
 __all__ = ["ExportError", "__version__"]

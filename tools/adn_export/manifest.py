@@ -4,7 +4,7 @@ adn_model_load checks every module file against it in C before libtorch reads a 
 format is a few space-separated lines rather than JSON:
 
     adn-manifest 1
-    exporter adn-export 0.2.0
+    exporter adn-export 0.3.0
     file encoder.pt 14057696 <sha256 hex>
     attr encoder.pt adn_kind encoder
     ...

@@ -64,4 +64,4 @@ def has_feature(name: str) -> bool:
     return bool(C.adn_has_feature(name.encode()))
 
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

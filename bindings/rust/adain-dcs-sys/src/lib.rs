@@ -82,9 +82,9 @@ pub const ADN_DEPTH_NONE: adn_depth_source = 3;
 
 /// adain_dcs_version.h (written by meson) of the library version these declarations describe.
 pub const ADN_VERSION_MAJOR: c_int = 0;
-pub const ADN_VERSION_MINOR: c_int = 2;
+pub const ADN_VERSION_MINOR: c_int = 3;
 pub const ADN_VERSION_PATCH: c_int = 0;
-pub const ADN_VERSION_STRING: &str = "0.2.0";
+pub const ADN_VERSION_STRING: &str = "0.3.0";
 pub const ADN_VERSION_NUMBER: c_int = ADN_VERSION_MAJOR * 10000 + ADN_VERSION_MINOR * 100 + ADN_VERSION_PATCH;
 /// The soname version (libadain_dcs.so.N); it changes on any ABI break.
 pub const ADN_SOVERSION: c_int = 1;

@@ -44,7 +44,7 @@ pub use model::{DepthKind, Device, Model, ModelInfo, ModelOptions, Precision, St
 
 use std::ffi::{CStr, CString};
 
-/// Version of the loaded library, e.g. "0.2.0".
+/// Version of the loaded library, e.g. "0.3.0".
 pub fn version() -> String {
     // SAFETY: adn_version returns a static NUL-terminated string.
     unsafe { CStr::from_ptr(sys::adn_version()) }.to_string_lossy().into_owned()

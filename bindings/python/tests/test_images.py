@@ -16,6 +16,28 @@ needs_jpeg = pytest.mark.skipif(not adn.has_feature("jpeg"), reason="library bui
 
 
 @needs_png
+def test_resize_while_reading_equals_read_then_resize(tmp_path, rng):
+    """short_side, then max_side (adn_read_params): the library's bilinear resize of the full image,
+    bit for bit, in the file's own bytes and from memory alike."""
+    image = rng.integers(0, 256, size=(24, 40, 3), dtype=np.uint8)
+    path = tmp_path / "big.png"
+    adn.write_image(path, image)
+    planar = np.ascontiguousarray(adn.read_image(path).transpose(2, 0, 1))
+    for options, size in (({"short_side": 12}, (12, 20)), ({"short_side": 12, "max_side": 16}, (10, 16)),
+                          ({"max_side": 80}, (24, 40)), ({"short_side": 48}, (48, 80))):
+        want = adn.resize_bilinear(planar, *size).transpose(1, 2, 0)
+        got = adn.read_image(path, **options)
+        assert got.shape == (*size, 3), options
+        assert np.array_equal(got, want), options
+        assert np.array_equal(adn.read_image_bytes(path.read_bytes(), **options), want), options
+    info = adn.read_image(path, short_side=12, full=True).info
+    assert (info.height, info.width) == (24, 40)  # the file, not the result
+    for bad in (-1, 2**31, 1.5, True):
+        with pytest.raises(adn.InvalidArgument):
+            adn.read_image(path, short_side=bad)
+
+
+@needs_png
 def test_png_uint8_round_trip_is_exact(tmp_path, rng):
     image = rng.integers(0, 256, size=(13, 21, 3), dtype=np.uint8)
     path = tmp_path / "rgb.png"

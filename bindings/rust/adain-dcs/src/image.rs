@@ -46,6 +46,12 @@ pub struct ReadOptions {
     pub gray: bool,
     /// Keep the stored integers (0..255 / 0..65535) instead of scaling to `[0,1]` (depth maps).
     pub raw_values: bool,
+    /// > 0: resize while reading so the shorter side has this many pixels (0 = keep).  The result
+    /// equals reading the whole file and [`resize_bilinear`](crate::resize_bilinear), bit for bit,
+    /// without the full-size image in memory.
+    pub short_side: i32,
+    /// > 0: then shrink so the longer side has at most this many pixels (0 = no limit).
+    pub max_side: i32,
 }
 
 /// Options of [`Image::write_with`] (None: library defaults, JPEG quality 95, PNG 8-bit).
@@ -336,6 +342,8 @@ fn read_common(
     }
     params.mode = if options.gray { sys::ADN_PIXELS_GRAY } else { sys::ADN_PIXELS_RGB };
     params.raw_values = options.raw_values as i32;
+    params.short_side = options.short_side;
+    params.max_side = options.max_side;
     let mut pixels = sys::adn_image::default();
     let mut alpha = sys::adn_image::default();
     let mut info = sys::adn_image_info::default();

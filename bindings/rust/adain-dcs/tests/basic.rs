@@ -213,6 +213,28 @@ fn png_round_trip() {
 }
 
 #[test]
+fn resize_while_reading_equals_read_then_resize() {
+    if !adain_dcs::has_feature("png") {
+        eprintln!("SKIP: library built without PNG");
+        return;
+    }
+    let pixels: Vec<u8> = (0..40 * 24 * 3).map(|i| (i * 37 % 251) as u8).collect();
+    let image = Image::from_interleaved_u8(&pixels, 3, 24, 40).unwrap();
+    let path = std::env::temp_dir().join(format!("adain-dcs-rust-resize-{}.png", std::process::id()));
+    image.write(&path).unwrap();
+    let full = Image::read(&path).unwrap();
+    // Short side 12: 24 x 40 -> 12 x 20; then a long side of at most 16: 10 x 16 (rounded half up).
+    let short = ReadOptions { short_side: 12, ..ReadOptions::default() };
+    let (small, _, info) = Image::read_with(&path, &short).unwrap();
+    assert_eq!((info.height, info.width), (24, 40), "info describes the file");
+    assert_eq!(small, adain_dcs::resize_bilinear(&full, 12, 20).unwrap());
+    let capped = ReadOptions { short_side: 12, max_side: 16, ..ReadOptions::default() };
+    let (smaller, _, _) = Image::read_with(&path, &capped).unwrap();
+    assert_eq!(smaller, adain_dcs::resize_bilinear(&full, 10, 16).unwrap());
+    std::fs::remove_file(&path).ok();
+}
+
+#[test]
 fn stylize_params_builder_keeps_choices() {
     let map = Image::new(1, 2, 2).unwrap();
     let norm = DepthNorm { is_disparity: true, invalid: Some(0.0) };

@@ -604,7 +604,7 @@ typedef int (*adn_progress_callback)(adn_stage next_stage, void *user_data);
  * network's own work (it sees the whole image; MiDaS-style modules resize it to 256 pixels
  * first).  With the default budget a 4096 x 4096 image with the synthetic VGG bundle and its
  * depth network peaks at about 2.0 GiB RSS on CPU, process and images included, and 7680 x 4320 at
- * about 3.6 GiB (docs/PERFORMANCE.md, "Memory"). */
+ * about 3.1 GiB (docs/PERFORMANCE.md, "Memory"). */
 typedef struct adn_context_params {
     size_t struct_size;             /**< sizeof(adn_context_params) as the caller compiled it */
     float depth_lo, depth_hi;       /**< initial depth range R(D) = lo + (hi - lo) D; default 0, 1 */

@@ -243,6 +243,7 @@ int cli_shared_option(int code, const char *arg, cli_shared_options *o)
     case CLI_OPT_STYLE_SIZE: rc = cli_parse_int("style-size", arg, 0, CLI_MAX_LONG_SIDE, &o->style_size); break;
     case CLI_OPT_QUIET: o->quiet = 1; break;
     case CLI_OPT_INTERP_WEIGHTS: rc = parse_weights(arg, o); break;
+    case CLI_OPT_TRUST_UNSEALED: o->trust_unsealed = 1; break;
     default: return 0;
     }
     return rc == 0 ? 1 : -1;
@@ -257,6 +258,7 @@ int cli_load_model(const cli_shared_options *o, adn_model **out)
     params.cuda_device_index = o->cuda_index;
     params.n_threads = o->threads;
     params.load_depth = !o->no_depth;
+    params.trust_unsealed = o->trust_unsealed;
     adn_status st = adn_model_load(o->models, &params, out);
     if (st != ADN_OK) {
         cli_error("cannot load the model bundle '%s': %s (%s)", o->models, adn_last_error(), adn_status_str(st));

@@ -66,6 +66,7 @@ typedef struct cli_shared_options {
     uint64_t memory_budget;      /* adn_context_params.memory_budget_bytes (0 = the library's default);
                                     set by a program's own option, e.g. adn-stylize --memory-budget */
     int32_t threads;
+    int trust_unsealed;          /* --trust-unsealed: adn_model_params.trust_unsealed */
     int preserve_color;
     int32_t style_size;
     int quiet;
@@ -77,7 +78,7 @@ typedef struct cli_shared_options {
 enum {
     CLI_OPT_MODELS = 1000, CLI_OPT_STYLE, CLI_OPT_ALPHA, CLI_OPT_DEPTH_RANGE, CLI_OPT_NO_DEPTH,
     CLI_OPT_DEVICE, CLI_OPT_THREADS, CLI_OPT_PRESERVE_COLOR, CLI_OPT_STYLE_SIZE, CLI_OPT_QUIET,
-    CLI_OPT_INTERP_WEIGHTS, CLI_OPT_FIRST_PROGRAM_OPTION
+    CLI_OPT_INTERP_WEIGHTS, CLI_OPT_TRUST_UNSEALED, CLI_OPT_FIRST_PROGRAM_OPTION
 };
 
 /* The struct option entries of the shared options, for a program's own table. */
@@ -92,7 +93,8 @@ enum {
     {"preserve-color", no_argument, NULL, CLI_OPT_PRESERVE_COLOR},           \
     {"style-size", required_argument, NULL, CLI_OPT_STYLE_SIZE},             \
     {"quiet", no_argument, NULL, CLI_OPT_QUIET},                             \
-    {"interp-weights", required_argument, NULL, CLI_OPT_INTERP_WEIGHTS}
+    {"interp-weights", required_argument, NULL, CLI_OPT_INTERP_WEIGHTS},     \
+    {"trust-unsealed", no_argument, NULL, CLI_OPT_TRUST_UNSEALED}
 
 void cli_shared_defaults(cli_shared_options *o);
 /** Handles one shared option.  Returns 1 if it was one (and was fine), 0 if the code is not a

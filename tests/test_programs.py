@@ -1422,3 +1422,26 @@ def test_ground_plane_depth_of_the_analytic_bundle(images, tmp_path):
     d = read_png(tmp_path / "d.png").astype(np.float64) / 65535
     rows = (22 - np.arange(23, dtype=np.float64)) / 22
     assert np.abs(d - rows[:, None]).max() <= 1.0 / 65535
+
+
+@needs_backend
+def test_trust_unsealed_loads_a_hand_made_bundle_in_both_programs(analytic, images, tmp_path):
+    """A bundle without manifest.txt is refused (exit 2, naming adn-export --seal) unless
+    --trust-unsealed is given; then adn-stylize gives the sealed bundle's output, and adn-video runs."""
+    unsealed = tmp_path / "unsealed"
+    shutil.copytree(analytic, unsealed)
+    (unsealed / "manifest.txt").unlink()
+    base = ["--content", images["content"], "--style", images["style_a"]]
+    done = run(STYLIZE, "--models", unsealed, *base, "--out", tmp_path / "refused.png")
+    assert done.returncode == 2 and b"--seal" in done.stderr, done.stderr.decode()
+    assert not (tmp_path / "refused.png").exists()
+    done = run(STYLIZE, "--models", unsealed, "--trust-unsealed", *base, "--out", tmp_path / "trusted.png")
+    assert done.returncode == 0, done.stderr.decode()
+    done = run(STYLIZE, "--models", analytic, *base, "--out", tmp_path / "sealed.png")
+    assert done.returncode == 0, done.stderr.decode()
+    assert np.array_equal(read_png(tmp_path / "trusted.png"), read_png(tmp_path / "sealed.png"))
+    stream = b"YUV4MPEG2 W16 H16 F25:1 C444\nFRAME\n" + bytes(range(256)) * 3
+    for extra, status in (([], 2), (["--trust-unsealed"], 0)):
+        done = subprocess.run([VIDEO, "--models", str(unsealed), "--style", str(images["style_a"]), "--quiet",
+                               *extra], input=stream, capture_output=True, timeout=300)
+        assert done.returncode == status, done.stderr.decode()

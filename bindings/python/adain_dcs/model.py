@@ -185,20 +185,25 @@ class Model:
     thread-safe: share one among threads, each with its own :class:`Context`.
 
     device: "auto", "cpu", "cuda" or "cuda:N".  threads: torch CPU threads (0 = all cores; the pool
-    is process-wide, the last model loaded sets it).  load_depth: load depth.pt if present.
-    optimize: freeze + optimize_for_inference.  precision: "fp32" (default), "bf16" or "fp16"
-    (not implemented yet by the library: Unsupported).
+    is process-wide, sized by the first model loaded in the process).  load_depth: load depth.pt if
+    present.  optimize: freeze + optimize_for_inference.  precision: "fp32" (default, exact),
+    "bf16" (CPUs with AVX512_BF16 or AMX-BF16, or CUDA; elsewhere Unsupported) or "fp16" (CUDA).
+    trust_unsealed: also load a bundle without manifest.txt, after a structural check of its files
+    (a bundle is code: load only bundles you trust; better, seal it with ``adn-export --seal``);
+    by default such a bundle raises ModelError saying so.
 
     Use as a context manager or call :meth:`close`; closing a model also closes the styles and
     contexts made with it (see the module notes: nothing is freed under a running call).
     """
 
     def __init__(self, path: PathLike, device: str = "auto", threads: int = 0,
-                 load_depth: bool = True, *, optimize: bool = True, precision: str = "fp32"):
+                 load_depth: bool = True, *, optimize: bool = True, precision: str = "fp32",
+                 trust_unsealed: bool = False):
         params = new_params(_lib.adn_model_params)
         params.device, params.cuda_device_index = _parse_device(device)
         params.n_threads = _ranges.int32(threads, "threads")
         params.load_depth = 1 if load_depth else 0
+        params.trust_unsealed = 1 if trust_unsealed else 0
         params.optimize = 1 if optimize else 0
         if precision not in _PRECISION_CODES:
             raise binding_error(Status.INVALID_ARGUMENT,

@@ -365,3 +365,21 @@ def test_garbage_collected_objects_free_their_handles(analytic_bundle, rng):
     del ctx
     gc.collect()
     assert ref() is None and handle._value is None
+
+
+def test_an_unsealed_bundle_needs_trust_unsealed(analytic_bundle, tmp_path):
+    """A bundle without manifest.txt (made by hand) is refused by default with a message saying how
+    to seal it, and loads with trust_unsealed=True; the model works the same."""
+    import shutil
+
+    unsealed = tmp_path / "unsealed"
+    shutil.copytree(analytic_bundle, unsealed)
+    (unsealed / "manifest.txt").unlink()
+    with pytest.raises(adn.ModelError, match="--seal"):
+        adn.Model(unsealed, device="cpu", threads=1)
+    rng = np.random.default_rng(2)
+    content = rng.uniform(size=(16, 24, 3)).astype(np.float32)
+    style = rng.uniform(size=(8, 8, 3)).astype(np.float32)
+    with adn.Model(unsealed, device="cpu", threads=1, trust_unsealed=True) as trusted, \
+            adn.Model(analytic_bundle, device="cpu", threads=1) as sealed:
+        assert np.array_equal(trusted.stylize(content, style).image, sealed.stylize(content, style).image)

@@ -89,13 +89,17 @@ pub enum DepthKind {
 pub struct ModelOptions {
     pub device: Device,
     /// CPU threads for torch, 0..=1024; 0 = number of cores.  libtorch has one process-wide pool:
-    /// the last model loaded sets it.
+    /// the first model loaded in the process sizes it.
     pub threads: i32,
     /// Load depth.pt if the bundle has it.
     pub load_depth: bool,
     /// Freeze and optimise the TorchScript modules after loading.
     pub optimize: bool,
     pub precision: Precision,
+    /// Also load a bundle without manifest.txt (made by hand) after a structural check of its
+    /// files; by default such a bundle is refused.  A bundle is code: load only bundles you
+    /// trust, and prefer sealing it with `adn-export --seal DIR`.
+    pub trust_unsealed: bool,
 }
 
 impl Default for ModelOptions {
@@ -107,6 +111,7 @@ impl Default for ModelOptions {
             load_depth: true,
             optimize: true,
             precision: Precision::Fp32,
+            trust_unsealed: false,
         }
     }
 }
@@ -195,6 +200,7 @@ impl Model {
         params.load_depth = options.load_depth as i32;
         params.optimize = options.optimize as i32;
         params.precision = options.precision.to_c();
+        params.trust_unsealed = options.trust_unsealed as i32;
         let mut raw: *mut sys::adn_model = ptr::null_mut();
         // SAFETY: valid path and params; raw receives the handle.
         check(unsafe { sys::adn_model_load(c_dir.as_ptr(), &params, &mut raw) })?;

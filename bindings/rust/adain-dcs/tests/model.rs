@@ -434,3 +434,26 @@ fn temporal_smoothing_averages_the_depth_of_frames() {
     assert_eq!(err.status(), Status::InvalidArgument);
     ctx.set_temporal(&adain_dcs::Temporal::default()).unwrap();
 }
+
+#[test]
+fn an_unsealed_bundle_needs_trust_unsealed() {
+    let dir = match bundle_or_skip("trust_unsealed") {
+        Some(dir) => dir,
+        None => return,
+    };
+    let unsealed = std::env::temp_dir().join(format!("adain-dcs-rust-unsealed-{}", std::process::id()));
+    std::fs::create_dir_all(&unsealed).unwrap();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_file() && path.file_name().unwrap() != "manifest.txt" {
+            std::fs::copy(&path, unsealed.join(path.file_name().unwrap())).unwrap();
+        }
+    }
+    let default = ModelOptions { device: Device::Cpu, threads: 1, ..ModelOptions::default() };
+    let err = Model::load_with(&unsealed, &default).unwrap_err();
+    assert_eq!(err.status(), Status::Model, "{}", err);
+    assert!(err.message().contains("--seal"), "{}", err.message());
+    let trusting = ModelOptions { trust_unsealed: true, ..default };
+    Model::load_with(&unsealed, &trusting).unwrap();
+    std::fs::remove_dir_all(&unsealed).ok();
+}

@@ -14,6 +14,7 @@
  * Both end with an fsync of the folder, so the new name itself survives a power cut. */
 #define _GNU_SOURCE /* O_TMPFILE, AT_EMPTY_PATH */
 #include "atomic_write.h"
+#include "system_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -32,19 +33,9 @@ typedef struct target {
     int dirfd;
 } target;
 
-/* glibc's strerror_r returns the message under _GNU_SOURCE; the XSI one fills the buffer. */
-static const char *describe_errno(int err, char *buf, size_t size) {
-#if defined(__GLIBC__)
-    return strerror_r(err, buf, size);
-#else
-    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
-    return buf;
-#endif
-}
-
 static adn_status io_fail(const target *t, const char *step, int err) {
     char reason[128];
-    return adn_fail(ADN_ERR_IO, "cannot write '%s': %s%s", t->path, step, describe_errno(err, reason, sizeof reason));
+    return adn_fail(ADN_ERR_IO, "cannot write '%s': %s%s", t->path, step, adn_errno_text(err, reason, sizeof reason));
 }
 
 static adn_status open_target(const char *path, target *t) {
@@ -76,22 +67,13 @@ static void close_target(target *t) {
     free(t->folder);
 }
 
-static const char *kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISBLK(mode)) return "a block device";
-    if (S_ISSOCK(mode)) return "a socket";
-    return "not a regular file";
-}
-
 /* Renaming over /dev/null (as root) or a FIFO another program reads would destroy it. */
 static adn_status refuse_non_regular(const target *t) {
     struct stat st;
     if (fstatat(t->dirfd, t->name, &st, 0) != 0) return ADN_OK; /* absent (or a dangling link): created */
     if (S_ISREG(st.st_mode)) return ADN_OK;
     return adn_fail(ADN_ERR_IO, "cannot write '%s': it is %s, not a regular file; it is left as it is", t->path,
-                    kind_of(st.st_mode));
+                    adn_file_kind(st.st_mode));
 }
 
 /* 0 or an errno. */
@@ -214,7 +196,7 @@ static adn_status sync_folder(const target *t) {
     if (fsync(t->dirfd) == 0 || errno == EINVAL || errno == EROFS) return ADN_OK;
     char reason[128];
     return adn_fail(ADN_ERR_IO, "wrote '%s', but syncing its folder failed: %s (the new file may not survive a crash)",
-                    t->path, describe_errno(errno, reason, sizeof reason));
+                    t->path, adn_errno_text(errno, reason, sizeof reason));
 }
 
 adn_status adn_write_file_atomic(const char *path, const void *data, size_t size) {

@@ -2,6 +2,7 @@
  * atomic, durable write of lib/atomic_write.c.  The codecs (png_io.c, jpeg_io.c) only move integer
  * samples; see image_codecs.h. */
 #include "atomic_write.h"
+#include "system_text.h"
 #include "image_codecs.h"
 
 #include <errno.h>
@@ -69,12 +70,6 @@ void adn_raster_free(adn_raster *r) {
 
 /* --- reading ---------------------------------------------------------------------------------- */
 
-/* Thread-safe strerror (the XSI strerror_r that _POSIX_C_SOURCE selects). */
-static const char *describe_errno(int err, char *buf, size_t size) {
-    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
-    return buf;
-}
-
 static adn_file_format sniff_format(const uint8_t *head, size_t n) {
     if (n >= sizeof png_signature && memcmp(head, png_signature, sizeof png_signature) == 0) return ADN_FORMAT_PNG;
     if (n >= sizeof jpeg_signature && memcmp(head, jpeg_signature, sizeof jpeg_signature) == 0)
@@ -112,7 +107,7 @@ static adn_status read_raster(FILE *file, const char *path, uint64_t max_pixels,
     adn_status st;
     if (ferror(file)) {
         char reason[128];
-        st = adn_fail(ADN_ERR_IO, "cannot read '%s': %s", path, describe_errno(errno, reason, sizeof reason));
+        st = adn_fail(ADN_ERR_IO, "cannot read '%s': %s", path, adn_errno_text(errno, reason, sizeof reason));
     } else if (n == 0) {
         st = adn_fail(ADN_ERR_FORMAT, "'%s' is empty", path);
     } else if (fseek(file, 0, SEEK_SET) != 0) {
@@ -256,7 +251,7 @@ adn_status adn_image_read(const char *path, const adn_read_params *params, adn_i
         const int err = errno; /* ENOMEM: no memory for the FILE, which is not an I/O error */
         char reason[128];
         return adn_fail(err == ENOMEM ? ADN_ERR_OUT_OF_MEMORY : ADN_ERR_IO, "cannot open '%s': %s", path,
-                        describe_errno(err, reason, sizeof reason));
+                        adn_errno_text(err, reason, sizeof reason));
     }
     return read_image(file, path, params, pixels, alpha, info);
 }

@@ -4,6 +4,7 @@
  * is read, and the bytes then come from the one descriptor that was checked. */
 #define _GNU_SOURCE /* SEEK_DATA, SEEK_HOLE */
 #include "regular_file.h"
+#include "system_text.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -15,25 +16,6 @@
 
 /* Hole/data segments looked at before giving up on the sparse check (a real file has one). */
 #define MAX_SEGMENTS 4096
-
-/* glibc's strerror_r returns the message under _GNU_SOURCE; the XSI one fills the buffer. */
-static const char *describe_errno(int err, char *buf, size_t size) {
-#if defined(__GLIBC__)
-    return strerror_r(err, buf, size);
-#else
-    if (strerror_r(err, buf, size) != 0) snprintf(buf, size, "error %d", err);
-    return buf;
-#endif
-}
-
-static const char *kind_of(mode_t mode) {
-    if (S_ISDIR(mode)) return "a directory";
-    if (S_ISFIFO(mode)) return "a FIFO (named pipe)";
-    if (S_ISSOCK(mode)) return "a socket";
-    if (S_ISCHR(mode)) return "a character device";
-    if (S_ISBLK(mode)) return "a block device";
-    return "something other than a file";
-}
 
 static adn_status describe_open_error(const char *path, const char *name, int err, int *missing) {
     char reason[128];
@@ -55,7 +37,7 @@ static adn_status describe_open_error(const char *path, const char *name, int er
     case ENAMETOOLONG:
         return adn_fail(ADN_ERR_INVALID_ARGUMENT, "%s: the path is too long", name);
     default:
-        return adn_fail(ADN_ERR_MODEL, "%s: cannot open: %s", name, describe_errno(err, reason, sizeof reason));
+        return adn_fail(ADN_ERR_MODEL, "%s: cannot open: %s", name, adn_errno_text(err, reason, sizeof reason));
     }
 }
 
@@ -112,7 +94,7 @@ adn_status adn_regular_file_open(const char *path, const char *name, uint64_t ma
     struct stat before, after;
     if (stat(path, &before) != 0) return describe_open_error(path, name, errno, missing);
     if (S_ISDIR(before.st_mode)) return adn_fail(ADN_ERR_MODEL, "%s: is a directory, not a file", name);
-    if (!S_ISREG(before.st_mode)) return adn_fail(ADN_ERR_MODEL, "%s: is %s, not a regular file", name, kind_of(before.st_mode));
+    if (!S_ISREG(before.st_mode)) return adn_fail(ADN_ERR_MODEL, "%s: is %s, not a regular file", name, adn_file_kind(before.st_mode));
     const int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
     if (fd < 0) return describe_open_error(path, name, errno, NULL);
     adn_status st = ADN_OK;
@@ -140,7 +122,7 @@ adn_status adn_regular_file_read(const adn_regular_file *f, const char *name, ui
         if (n <= 0) {
             free(buffer);
             if (n == 0) return adn_fail(ADN_ERR_MODEL, "%s: became shorter while being read", name);
-            return adn_fail(ADN_ERR_IO, "%s: cannot read: %s", name, describe_errno(errno, reason, sizeof reason));
+            return adn_fail(ADN_ERR_IO, "%s: cannot read: %s", name, adn_errno_text(errno, reason, sizeof reason));
         }
         done += (size_t)n;
     }
@@ -151,7 +133,7 @@ adn_status adn_regular_file_read(const adn_regular_file *f, const char *name, ui
     if (more != 0) {
         free(buffer);
         return more > 0 ? adn_fail(ADN_ERR_MODEL, "%s: grew while being read", name)
-                        : adn_fail(ADN_ERR_IO, "%s: cannot read: %s", name, describe_errno(errno, reason, sizeof reason));
+                        : adn_fail(ADN_ERR_IO, "%s: cannot read: %s", name, adn_errno_text(errno, reason, sizeof reason));
     }
     *data = buffer;
     return ADN_OK;

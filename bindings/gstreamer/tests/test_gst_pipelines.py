@@ -221,29 +221,39 @@ def test_bunny_frame_count_size_and_first_frame(tmp_path, style_path):
     assert np.array_equal(np.frombuffer(outs[0], np.uint8).reshape(h, w, 3), want)
 
 
+SOURCE = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+
+
 def readme_block(section, index=0):
     """The index-th ```sh block of README.md's section headed `section`."""
-    source = os.path.dirname(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
-    text = open(os.path.join(source, "README.md"), encoding="utf-8").read()
+    text = open(os.path.join(SOURCE, "README.md"), encoding="utf-8").read()
     body = text.split("\n## " + section + "\n", 1)[1].split("\n## ", 1)[0]
-    return source, body.split("```sh\n")[index + 1].split("```", 1)[0]
+    return body.split("```sh\n")[index + 1].split("```", 1)[0]
+
+
+def checkout_copy(tmp_path):
+    """A folder laid out like the checkout after the README's build, where its commands run as
+    written: tools/ of the source, build/ = this build, ../shared/data beside it."""
+    data = os.environ.get("ADN_SHARED_DATA", "")
+    if not os.path.isdir(data):
+        pytest.skip("../shared/data is absent: the README's commands use its files")
+    root = tmp_path / "repo"
+    root.mkdir()
+    (tmp_path / "shared").mkdir()
+    os.symlink(os.path.abspath(data), tmp_path / "shared" / "data")
+    os.symlink(os.path.join(SOURCE, "tools"), root / "tools")
+    os.symlink(os.path.dirname(os.path.dirname(os.environ["GST_PLUGIN_PATH"].rstrip("/"))), root / "build")
+    return root
 
 
 @needs_bunny
 def test_readme_pipeline_runs_as_written_and_writes_a_playable_mp4(tmp_path):
-    """README.md's GStreamer block, run as written from a folder laid out like the checkout after
-    the README's build (tools/ of the source, build/ = this build, ../shared/data beside it)."""
+    """README.md's GStreamer block, run as written from a copy of the checkout (checkout_copy)."""
     if subprocess.run([INSPECT, "x264enc"], capture_output=True).returncode != 0:
         pytest.skip("x264enc not installed (gstreamer1.0-plugins-ugly)")
-    source, script = readme_block("Live video (GStreamer)")
+    script = readme_block("Live video (GStreamer)")
     assert "gst-launch-1.0" in script and "adnstylize" in script
-    root = tmp_path / "repo"
-    root.mkdir()
-    (tmp_path / "shared").mkdir()
-    os.symlink(os.path.abspath(os.path.dirname(os.path.dirname(BUNNY))), tmp_path / "shared" / "data")
-    os.symlink(os.path.join(source, "tools"), root / "tools")
-    build = os.path.dirname(os.path.dirname(os.environ["GST_PLUGIN_PATH"].rstrip("/")))
-    os.symlink(build, root / "build")
+    root = checkout_copy(tmp_path)
     done = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=root, capture_output=True,
                           text=True, timeout=900)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -259,24 +269,16 @@ def test_readme_pipeline_runs_as_written_and_writes_a_playable_mp4(tmp_path):
 
 def test_readme_camera_pipeline_runs_as_written(tmp_path):
     """README.md's camera block, as written after its first block (same variables, same bundle): with
-    a camera it runs (still playing after 20 s); without one the only error is v4l2src's missing
-    device, so every other element and property of the line was accepted."""
+    a camera it runs (still playing when the 120 s timeout ends it); without one the only error is
+    v4l2src's missing device, so every other element and property of the line was accepted."""
     if subprocess.run([INSPECT, "v4l2src"], capture_output=True).returncode != 0:
         pytest.skip("v4l2src not installed (gstreamer1.0-plugins-good)")
-    source, first = readme_block("Live video (GStreamer)")
-    _, camera = readme_block("Live video (GStreamer)", 1)
+    first = readme_block("Live video (GStreamer)")
+    camera = readme_block("Live video (GStreamer)", 1)
     assert "v4l2src" in camera and "adnstylize" in camera
     setup = "\n".join(line for line in first.splitlines() if not line.startswith("gst-launch") and
                       not line.startswith("  !"))  # the exports and the bundle, not the file pipeline
-    root = tmp_path / "repo"
-    root.mkdir()
-    (tmp_path / "shared").mkdir()
-    data = os.environ.get("ADN_SHARED_DATA", "")
-    if not os.path.isdir(data):
-        pytest.skip("../shared/data is absent: the camera line uses its style image")
-    os.symlink(os.path.abspath(data), tmp_path / "shared" / "data")
-    os.symlink(os.path.join(source, "tools"), root / "tools")
-    os.symlink(os.path.dirname(os.path.dirname(os.environ["GST_PLUGIN_PATH"].rstrip("/"))), root / "build")
+    root = checkout_copy(tmp_path)
     try:
         done = subprocess.run(["bash", "-e", "-c", setup + "\n" + camera], cwd=root, capture_output=True, text=True,
                               timeout=120)

@@ -539,7 +539,6 @@ static void free_video(video *v)
 static int run(const options *o, FILE *in, cli_atomic_file *output)
 {
     FILE *out = NULL;
-    FILE **out_file = &out;
     y4m_header header;
     char err[512];
     if (y4m_read_header(in, &header, err, sizeof err) != 0) {
@@ -555,13 +554,13 @@ static int run(const options *o, FILE *in, cli_atomic_file *output)
     video v = {0};
     v.opt = o;
     int rc = CLI_EXIT_INPUT;
-    if (setup_model(&v) != 0 || open_output(o, output, out_file) != 0) {
+    if (setup_model(&v) != 0 || open_output(o, output, &out) != 0) {
         /* message already printed */
-    } else if (y4m_write_header(*out_file, &header) != 0 || fflush(*out_file) != 0) {
+    } else if (y4m_write_header(out, &header) != 0 || fflush(out) != 0) {
         cli_error("cannot write the output: %s", strerror(errno));
     } else {
         double start = cli_seconds();
-        rc = process_frames(&v, in, *out_file, &header);
+        rc = process_frames(&v, in, out, &header);
         double seconds = cli_seconds() - start;
         if (o->stats)
             stats_print(&v.stats, &header, v.frames, seconds);

@@ -213,7 +213,8 @@ class Model:
         check(C.adn_model_load(os.fsencode(path), ctypes.byref(params), ctypes.byref(handle)))
         self._h = _Handle(handle.value, C.adn_model_free, "model")
         self._children: "weakref.WeakSet[Any]" = weakref.WeakSet()
-        self._children_lock = threading.Lock()  # guards the set only (close vs. a new child)
+        self._children_lock = threading.Lock()  # guards the set and _closing (close vs. a new child)
+        self._closing = False
         self._local = threading.local()
         self.path = os.fspath(path)
         raw = adn_model_info()
@@ -273,14 +274,21 @@ class Model:
         return self._thread_context().estimate_depth(rgb, out=out)
 
     def _register(self, child: Any) -> None:
+        """Adds a new style or context to the set close() walks.  A child whose C object was made
+        just before a close() on another thread, but registered after close() took the set, is
+        closed here: else it would hold its use of the model forever and the model never be freed."""
         with self._children_lock:
-            self._children.add(child)
+            if not self._closing:
+                self._children.add(child)
+                return
+        child.close()
 
     def close(self) -> None:
         """Closes every style and context still open on this model, then the model.  Does not wait:
         a call running on another thread finishes, and the C objects are freed as it returns.
         Safe to call twice."""
         with self._children_lock:
+            self._closing = True
             children = list(self._children)
         for child in children:
             child.close()

@@ -349,6 +349,26 @@ def test_closing_never_frees_under_a_running_call(analytic_bundle, rng):
     assert model._h._value is None, "the C model was not freed after the last call"
 
 
+@pytest.mark.parametrize("kind", ["context", "style"])
+def test_a_child_made_during_close_is_closed_and_the_model_freed(analytic_bundle, kind):
+    """The window the race above can hit, made certain: close() runs after a child's C object
+    exists but before the child is in the model's set.  The child must come out closed, and the
+    model be freed, rather than the child holding its use of the model forever."""
+    model = adn.Model(analytic_bundle, device="cpu", threads=1)
+    register = model._register
+
+    def close_first(child):
+        model.close()
+        register(child)
+
+    model._register = close_first
+    child = model.context() if kind == "context" else model.style(np.zeros((8, 8, 3), np.uint8))
+    assert child.closed and model.closed
+    assert model._h._value is None, "the C model was not freed"
+    with pytest.raises(adn.InvalidArgument, match="closed"):
+        child.handle
+
+
 def test_garbage_collected_objects_free_their_handles(analytic_bundle, rng):
     import gc
     import weakref

@@ -71,7 +71,24 @@ fn fake_pkg_config(dir: &Path, libs: &str) -> String {
     )
     .unwrap();
     fs::set_permissions(&path, fs::Permissions::from_mode(0o755)).unwrap();
+    wait_until_executable(&path);
     path.to_str().unwrap().to_string()
+}
+
+/// Tests run on parallel threads, and a child another thread forks while our write descriptor of
+/// a new script is open inherits it until its exec; executing the script in that window fails with
+/// ETXTBSY ("Text file busy"), and the search under test would read that as "no pkg-config".  Run
+/// the script once until it is not busy: descriptors leaked that way close at those children's exec.
+fn wait_until_executable(path: &Path) {
+    const ETXTBSY: i32 = 26;
+    for _ in 0..500 {
+        match std::process::Command::new(path).arg("--probe").output() {
+            Err(err) if err.raw_os_error() == Some(ETXTBSY) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            Err(err) => panic!("{} does not run: {}", path.display(), err),
+            Ok(_) => return,
+        }
+    }
+    panic!("{} stayed busy for 5 s", path.display());
 }
 
 #[test]

@@ -441,8 +441,9 @@ typedef enum adn_device {
  *    FP32  exact: <= 1e-4 against the independent PyTorch reference (tests/test_pipeline.c
  *          measures 6.1e-6 on its 44 cases), on every device.
  *    BF16  PSNR >= 40 dB of the 8-bit output (tests/test_precision.c, the five shared test images,
- *          synthetic official-layout bundle): measured 41.3 to 43.4 dB at a short side of 64
- *          pixels; larger images measure higher (47 dB at 512 x 512 reported on an AMX machine).
+ *          synthetic official-layout bundle): measured 42.2 to 43.2 dB at full size on
+ *          AVX512_BF16 kernels, 41.3 to 43.4 dB at a short side of 64 on the generic kernels;
+ *          47.8 dB on adn-bench's 512 x 512 image (docs/PERFORMANCE.md).
  *          CPU: needs AVX512_BF16 or AMX-BF16 (adn_has_feature("bf16")), otherwise adn_model_load
  *          fails with ADN_ERR_UNSUPPORTED naming the missing extensions (no silent fallback: the
  *          generic bf16 kernels are about 100 times slower than fp32).  The environment variable

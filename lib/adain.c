@@ -112,6 +112,10 @@ static adn_status stats_impl(const char *fn, const float *x, int32_t channels, i
         channel_moments m = {.mean = 0.0, .std = 1.0};
         if (!row_moments(x + (int64_t)c * n, weight, n, eps, &m))
             return adn_fail(ADN_ERR_NON_FINITE, "%s: channel %d contains NaN or infinity", fn, (int)c);
+        /* The mean lies between finite floats, but the std of values near +-FLT_MAX can exceed
+         * FLT_MAX (values +-3e38 have a std above 3.4e38): refused rather than returned as inf. */
+        if (!isfinite((float)m.std))
+            return adn_fail(ADN_ERR_NON_FINITE, "%s: channel %d: its std (%g) overflows float", fn, (int)c, m.std);
         mean[c] = (float)m.mean;
         std[c] = (float)m.std;
     }

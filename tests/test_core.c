@@ -601,6 +601,7 @@ END_TEST
 START_TEST(errors_overflow_is_non_finite) {
     const float x[2 * 4] = {1, 2, 3, 4, 5, 5, 5, 5}; /* channel 0 standardises to +-1.16, channel 1 to 0 */
     const float zero_mean[4] = {0, 0, 0, 0}, huge_std[4] = {3.4e38f, 1, 3.4e38f, 1}, w[2] = {1, 1};
+    const float w4_all[4] = {1, 1, 1, 1};
     float out[8], alias[8];
     for (int i = 0; i < 8; ++i) out[i] = 7.0f, alias[i] = x[i];
     EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain(x, 2, 4, zero_mean, huge_std, ADN_ADAIN_EPS, out));
@@ -610,6 +611,15 @@ START_TEST(errors_overflow_is_non_finite) {
     EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain_interpolate(x, 2, 4, 2, w, zero_mean, huge_std, ADN_ADAIN_EPS, out));
     const float regions[2 * 4] = {1, 1, 1, 1, 0, 0, 0, 0};
     EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_adain_regions(x, 2, 4, 2, regions, zero_mean, huge_std, ADN_ADAIN_EPS, out));
+
+    /* A channel of +-3e38 has a std above FLT_MAX (found by the math fuzzer): refused, not inf;
+     * +-1e38 has a std of 1.15e38 and comes through. */
+    const float extreme[4] = {3e38f, -3e38f, 3e38f, -3e38f}, large[4] = {1e38f, -1e38f, 1e38f, -1e38f};
+    float stats_mean[1] = {7.0f}, stats_std[1] = {7.0f};
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_channel_stats(extreme, 1, 4, ADN_ADAIN_EPS, stats_mean, stats_std));
+    EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_channel_stats_masked(extreme, 1, 4, w4_all, ADN_ADAIN_EPS, stats_mean, stats_std));
+    EXPECT_OK(adn_channel_stats(large, 1, 4, ADN_ADAIN_EPS, stats_mean, stats_std));
+    ck_assert_float_eq_tol(stats_std[0], (float)(1e38 * sqrt(4.0 / 3.0)), 1e32f);
 
     /* The same huge std on the constant channel only, and 1e38 on the other: finite and exact. */
     const float fits_std[2] = {1e38f, 3.4e38f};

@@ -618,6 +618,8 @@ START_TEST(errors_overflow_is_non_finite) {
     float stats_mean[1] = {7.0f}, stats_std[1] = {7.0f};
     EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_channel_stats(extreme, 1, 4, ADN_ADAIN_EPS, stats_mean, stats_std));
     EXPECT_FAIL(ADN_ERR_NON_FINITE, adn_channel_stats_masked(extreme, 1, 4, w4_all, ADN_ADAIN_EPS, stats_mean, stats_std));
+    ck_assert_float_eq(stats_mean[0], 7.0f); /* a refused channel writes nothing */
+    ck_assert_float_eq(stats_std[0], 7.0f);
     EXPECT_OK(adn_channel_stats(large, 1, 4, ADN_ADAIN_EPS, stats_mean, stats_std));
     ck_assert_float_eq_tol(stats_std[0], (float)(1e38 * sqrt(4.0 / 3.0)), 1e32f);
 

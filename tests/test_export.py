@@ -140,25 +140,58 @@ def test_synthetic_networks_keep_activations_in_range(reference):
 
 # ---- exported TorchScript vs the reference's own networks --------------------------------------
 
+def in_layout(module, x, layout):
+    """The module and its input as the library runs them: channels_last on CPU (weights too), or
+    contiguous (the exported default, and CUDA)."""
+    if layout == "channels_last":
+        module = module.to(memory_format=torch.channels_last)
+        x = x.contiguous(memory_format=torch.channels_last)
+    return module, x
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("height,width", [(8, 8), (8, 16), (24, 40), (64, 48)])
-def test_encoder_matches_reference(synthetic_bundle, reference, height, width):
-    encoder = load(synthetic_bundle / "encoder.pt")
+def test_encoder_matches_reference(synthetic_bundle, reference, height, width, layout):
     x = rand(1, 3, height, width, seed=height * 100 + width)
+    encoder, x_in = in_layout(load(synthetic_bundle / "encoder.pt"), x, layout)
     with torch.no_grad():
-        got = encoder(x)
+        got = encoder(x_in)
     assert got.shape == (1, 512, height // 8, width // 8)
     want = reference.encode(x[0]).float()
     assert max_rel_error(got[0], want) <= NET_TOLERANCE
 
 
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
 @pytest.mark.parametrize("height,width", [(1, 1), (1, 3), (3, 5), (8, 6)])
-def test_decoder_matches_reference(synthetic_bundle, reference, height, width):
-    decoder = load(synthetic_bundle / "decoder.pt")
+def test_decoder_matches_reference(synthetic_bundle, reference, height, width, layout):
     features = rand(1, 512, height, width, seed=height * 10 + width) * 200.0
+    decoder, f_in = in_layout(load(synthetic_bundle / "decoder.pt"), features, layout)
     with torch.no_grad():
-        got = decoder(features)
+        got = decoder(f_in)
     assert got.shape == (1, 3, height * 8, width * 8)
     assert max_rel_error(got[0], reference.decode(features[0])) <= NET_TOLERANCE
+
+
+@pytest.mark.parametrize("layout", ["contiguous", "channels_last"])
+@pytest.mark.parametrize("relu", [False, True])
+@pytest.mark.parametrize("height,width", [(1, 1), (1, 4), (3, 1), (5, 7)])
+def test_padding_modules_are_relu_reflect_pad_exactly(height, width, relu, layout):
+    """ReflectionPad1 / UpsamplePad1 give bit for bit what the ops they replace give (the ReLU
+    they fold in included), in both memory formats."""
+    from adn_export import padding
+    x = rand(1, 4, height, width, seed=height * 10 + width) - 0.5
+    x_in = x.contiguous(memory_format=torch.channels_last) if layout == "channels_last" else x
+    act = torch.relu(x) if relu else x
+    want_pad = act.index_select(2, pipeline_ref._edge_indices(height)).index_select(3, pipeline_ref._edge_indices(width))
+    up = F.interpolate(act, scale_factor=2.0, mode="nearest")
+    want_up = up.index_select(2, pipeline_ref._edge_indices(2 * height)).index_select(3, pipeline_ref._edge_indices(2 * width))
+    got_pad = torch.jit.script(padding.ReflectionPad1(relu=relu))(x_in)
+    got_up = torch.jit.script(padding.UpsamplePad1(relu=relu))(x_in)
+    assert torch.equal(got_pad, want_pad) and torch.equal(got_up, want_up)
+    # The layout the next convolution wants is kept (a 1 x 1 input is in both layouts at once).
+    if layout == "channels_last" and height * width > 1:
+        assert got_pad.is_contiguous(memory_format=torch.channels_last)
+        assert got_up.is_contiguous(memory_format=torch.channels_last)
 
 
 def test_zip_format_exports_the_same_bundle(source, synthetic_bundle, tmp_path):

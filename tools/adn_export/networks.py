@@ -15,45 +15,67 @@ from .padding import ReflectionPad1, UpsamplePad1
 PADDINGS = ("reflect", "zero")
 
 
-def _conv(weight, bias, padding, pad_before=True):
-    """A Conv2d holding copies of the given weights.  3x3 with reflection padding: after a
-    ReflectionPad1 layer as in pytorch-AdaIN's nn.Sequential (pad_before=False when the layer
-    before already padded); 3x3 with zero padding: the convolution pads; 1x1: no padding."""
+def _conv(weight, bias, padding):
+    """A Conv2d holding copies of the given weights: a 3x3 one pads by itself with zero padding,
+    otherwise the layer before pads (and a 1x1 needs no padding)."""
     c_out, c_in, k, _ = weight.shape
-    zero = k == 3 and padding == "zero"
-    conv = nn.Conv2d(c_in, c_out, (k, k), padding=1 if zero else 0)
+    conv = nn.Conv2d(c_in, c_out, (k, k), padding=1 if k == 3 and padding == "zero" else 0)
     with torch.no_grad():
         conv.weight.copy_(weight)
         conv.bias.copy_(bias)
-    return [ReflectionPad1(), conv] if k == 3 and padding == "reflect" and pad_before else [conv]
+    return conv
+
+
+def _before_conv(padding, relu):
+    """The layers between a convolution's input and the convolution: with reflection padding one
+    ReflectionPad1 that also applies a pending ReLU; with zero padding an in-place ReLU if one is
+    pending."""
+    if padding == "reflect":
+        return [ReflectionPad1(relu=relu)]
+    return [nn.ReLU(inplace=True)] if relu else []
 
 
 def vgg_layers(state, padding="reflect"):
     """nn.Sequential of the encoder: conv1x1 (RGB -> BGR*255 - mean), then reflection-pad / 3x3
-    conv / ReLU blocks with ceil-mode 2x2 max-pools after relu1_2, relu2_2 and relu3_4."""
+    conv / ReLU blocks with ceil-mode 2x2 max-pools after relu1_2, relu2_2 and relu3_4.
+
+    Each ReLU is applied as late as it can be, with the same values: by the padding before the
+    next convolution, after the max-pool between (max-pool commutes with ReLU), and in place after
+    conv4_1."""
     layers = []
+    relu_pending = False
     for index, _c_out, _c_in, k in layouts.VGG_ENCODER_CONVS:
-        layers += _conv(state[f"{index}.weight"], state[f"{index}.bias"], padding)
         if k == 3:
-            layers.append(nn.ReLU())
+            layers += _before_conv(padding, relu_pending)
+        layers.append(_conv(state[f"{index}.weight"], state[f"{index}.bias"], padding))
+        relu_pending = k == 3
         if index in layouts.VGG_POOL_AFTER:
             layers.append(nn.MaxPool2d((2, 2), (2, 2), (0, 0), ceil_mode=True))
+    if relu_pending:
+        layers.append(nn.ReLU(inplace=True))
     return nn.Sequential(*layers)
 
 
 def decoder_layers(state, padding="reflect"):
     """nn.Sequential of the decoder: reflection-pad / 3x3 conv / ReLU blocks with nearest x2
     upsampling after the first, fifth and seventh block; no ReLU after the last conv.  With
-    reflection padding, each upsampling and the padding after it are one UpsamplePad1."""
+    reflection padding, each ReLU is applied by the padding after it, and each upsampling, the
+    ReLU before it and the padding after it are one UpsamplePad1."""
     layers = []
     upsampled = False
+    relu_pending = False
     for index, _c_out, _c_in in layouts.DECODER_CONVS:
-        layers += _conv(state[f"{index}.weight"], state[f"{index}.bias"], padding, pad_before=not upsampled)
-        if index != layouts.DECODER_LAST:
-            layers.append(nn.ReLU())
+        if not upsampled:
+            layers += _before_conv(padding, relu_pending)
+        layers.append(_conv(state[f"{index}.weight"], state[f"{index}.bias"], padding))
+        relu_pending = index != layouts.DECODER_LAST
         upsampled = index in layouts.DECODER_UPSAMPLE_AFTER
         if upsampled:
-            layers.append(UpsamplePad1() if padding == "reflect" else nn.Upsample(scale_factor=2.0, mode="nearest"))
+            if padding == "reflect":
+                layers.append(UpsamplePad1(relu=relu_pending))
+            else:
+                layers += [nn.ReLU(inplace=True), nn.Upsample(scale_factor=2.0, mode="nearest")]
+            relu_pending = False
     return nn.Sequential(*layers)
 
 

@@ -14,7 +14,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#define OUT_TOLERANCE 1e-4  /* docs/METHOD.md §7: output vs reference, [0,1] scale */
+#define OUT_TOLERANCE 1e-4  /* docs/METHOD.md §7: output vs the method's value, [0,1] scale */
+#define CONDITION_FACTOR 2.0  /* §7: where the float32 reference itself is off by more, twice its error */
 #define MAP_TOLERANCE 1e-5  /* D and S are cheap exact maps */
 
 static const char *env_or_skip(const char *name) {
@@ -84,10 +85,21 @@ static const adn_vec *field(int i, const char *name) { return adn_vec_findf(&vec
 
 static void check_close(const char *what, int i, const float *got, const adn_vec *want, double tolerance) {
     double diff = adn_max_abs_diff(got, want->data, want->count);
-    ck_assert_msg(diff <= tolerance, "case %d %s: max |diff| %.3g > %.1g", i, what, diff, tolerance);
+    ck_assert_msg(diff <= tolerance, "case %d %s: max |diff| %.3g > %.2g", i, what, diff, tolerance);
 }
 
-static double worst_out_diff;
+/* docs/METHOD.md §7: the output may be off the method's value (out64: the reference with float64
+ * networks) by 1e-4, or, on an input so ill-conditioned that the float32 reference (out) is
+ * itself further off, by twice the reference's own error. */
+static double output_tolerance(int i, double *reference_error) {
+    const adn_vec *out32 = field(i, "out"), *out64 = field(i, "out64");
+    ck_assert_msg(out32 && out64 && out32->count == out64->count, "case %d: out and out64 missing or mismatched", i);
+    *reference_error = adn_max_abs_diff(out32->data, out64->data, out64->count);
+    return fmax(OUT_TOLERANCE, CONDITION_FACTOR * *reference_error);
+}
+
+static double worst_out_diff, worst_exact_diff, worst_well_conditioned_diff, worst_reference_error;
+static int ill_conditioned_cases;
 
 static void run_case(int i) {
     const float *p = field(i, "params")->data;
@@ -119,10 +131,20 @@ static void run_case(int i) {
     if (field(i, "D")) ck_assert_msg(adn_context_get_depth(ctx, &out_depth) == ADN_OK, "case %d depth: %s", i, adn_last_error());
     ck_assert_int_eq(out.width, content.width);
     ck_assert_int_eq(out.height, content.height);
-    const adn_vec *want_out = field(i, "out");
-    double diff = adn_max_abs_diff(out.data, want_out->data, want_out->count);
-    if (diff > worst_out_diff) worst_out_diff = diff;
-    check_close("output", i, out.data, want_out, OUT_TOLERANCE);
+    const adn_vec *want_out = field(i, "out"), *exact_out = field(i, "out64");
+    double reference_error = 0;
+    const double tolerance = output_tolerance(i, &reference_error);
+    worst_out_diff = fmax(worst_out_diff, adn_max_abs_diff(out.data, want_out->data, want_out->count));
+    const double exact_diff = adn_max_abs_diff(out.data, exact_out->data, exact_out->count);
+    worst_exact_diff = fmax(worst_exact_diff, exact_diff);
+    if (tolerance <= OUT_TOLERANCE) worst_well_conditioned_diff = fmax(worst_well_conditioned_diff, exact_diff);
+    worst_reference_error = fmax(worst_reference_error, reference_error);
+    if (tolerance > OUT_TOLERANCE) {
+        ill_conditioned_cases++;
+        printf("case %d is ill-conditioned: the float32 reference is %.3g off the float64 one; tolerance %.3g\n", i,
+               reference_error, tolerance);
+    }
+    check_close("output vs the float64 reference", i, out.data, exact_out, tolerance);
     check_close("strength", i, out_strength.data, field(i, "S"), MAP_TOLERANCE);
     if (field(i, "D")) check_close("depth", i, out_depth.data, field(i, "D"), MAP_TOLERANCE);
     adn_image_free(&out);
@@ -137,9 +159,12 @@ START_TEST(matches_reference) {
     const int n = (int)adn_vec_find(&vectors, "ncases")->data[0];
     ck_assert_int_gt(n, 30);
     if (adn_vec_find(&vectors, "rgbd_included")->data[0] == 0) printf("SKIP: RGB-D pairs (../shared/data absent)\n");
-    worst_out_diff = 0;
+    worst_out_diff = worst_exact_diff = worst_well_conditioned_diff = worst_reference_error = 0;
+    ill_conditioned_cases = 0;
     for (int i = 0; i < n; ++i) run_case(i);
-    printf("pipeline conformance: %d cases, worst output |diff| vs reference %.3g\n", n, worst_out_diff);
+    printf("pipeline conformance: %d cases (%d ill-conditioned), worst output |diff| vs the float64 reference %.3g "
+           "(well-conditioned cases %.3g), vs the float32 one %.3g; the float32 reference's own worst |diff| %.3g\n",
+           n, ill_conditioned_cases, worst_exact_diff, worst_well_conditioned_diff, worst_out_diff, worst_reference_error);
 }
 END_TEST
 

@@ -4,7 +4,9 @@ reference (tests/ref/pipeline_ref.py) on the same bundles, written with vecio fo
 
 usage: make_pipeline_vectors.py SYNTHETIC_BUNDLE ANALYTIC_BUNDLE OUTPUT [SHARED_DATA_DIR]
 
-Each case i is stored as case<i>/<field>; case<i>/params holds, in order:
+Each case i is stored as case<i>/<field>: the inputs, the reference's outputs out (networks in
+float32), out64 (networks in float64: the method's value, rounded to float32 for storage), D and S;
+case<i>/params holds, in order:
     bundle (0 synthetic, 1 analytic), alpha, depth_source (ADN_DEPTH_* value), depth_is_disparity,
     depth_has_invalid, depth_invalid_value, lo, hi, preserve_color, n_styles, has_weights,
     has_mask, has_regions
@@ -41,17 +43,19 @@ def load_png(path):
 
 
 class CaseWriter:
-    def __init__(self, writer, refs):
+    def __init__(self, writer, refs, refs64):
         self.writer = writer
         self.refs = refs
+        self.refs64 = refs64
         self.count = 0
 
     def add(self, bundle, content, styles, alpha=1.0, mask=None, weights=None, regions=None, depth_source="none",
             depth=None, depth_is_disparity=False, depth_invalid=None, lo=0.0, hi=1.0, preserve_color=False):
-        ref = self.refs[bundle]
-        result = ref.stylize(content, styles=styles, alpha=alpha, mask=mask, weights=weights, regions=regions,
-                             depth_source=depth_source, depth=depth, depth_is_disparity=depth_is_disparity,
-                             depth_invalid=depth_invalid, lo=lo, hi=hi, preserve_color=preserve_color)
+        args = dict(styles=styles, alpha=alpha, mask=mask, weights=weights, regions=regions, depth_source=depth_source,
+                    depth=depth, depth_is_disparity=depth_is_disparity, depth_invalid=depth_invalid, lo=lo, hi=hi,
+                    preserve_color=preserve_color)
+        result = self.refs[bundle].stylize(content, **args)
+        exact = self.refs64[bundle].stylize(content, **args)
         prefix = f"case{self.count}/"
         w = self.writer
         w.add(prefix + "params", [bundle, alpha, DEPTH_SOURCE[depth_source], int(depth_is_disparity),
@@ -70,6 +74,7 @@ class CaseWriter:
         if depth is not None:
             w.add(prefix + "depth", depth)
         w.add(prefix + "out", result["out"])
+        w.add(prefix + "out64", exact["out"])
         if result.get("depth") is not None:
             w.add(prefix + "D", result["depth"])
         w.add(prefix + "S", result["strength"])
@@ -151,9 +156,10 @@ def main():
     data_dir = sys.argv[4] if len(sys.argv) > 4 else None
     torch.set_num_threads(max(1, os.cpu_count() or 1))
     refs = {0: Reference(synthetic), 1: Reference(analytic)}
+    refs64 = {k: Reference(path, network_dtype=torch.float64) for k, path in ((0, synthetic), (1, analytic))}
     gen = torch.Generator().manual_seed(20261124)
     with VectorWriter(output) as writer:
-        cases = CaseWriter(writer, refs)
+        cases = CaseWriter(writer, refs, refs64)
         synthetic_cases(cases, gen)
         analytic_cases(cases, gen)
         have_rgbd = False

@@ -5,12 +5,14 @@ networks as the nn.Sequential of pytorch-AdaIN (net.py) from the state dicts in 
 the files bundle.json names), and for the analytic bundle it does space-to-depth by slicing.  Only
 depth.pt is used as shipped, as a black box, because it stands for an arbitrary network.
 
-Networks run in float32 (as the library's do); everything between them is method_ref's float64.
+Networks run in float32 (as the library's do), or in float64 with network_dtype=torch.float64: the
+method's value itself, which conformance measures the library's error against (docs/METHOD.md §7);
+everything between the networks is method_ref's float64.
 
     ref = Reference("build/tests/bundle_synthetic")
     mean, std = ref.style_stats(style)                    # style: 3 x H x W in [0,1]
     result = ref.stylize(content, styles=[style], alpha=0.8, depth_source="network")
-    result["out"]       3 x H x W float32 decoder output (unclamped)
+    result["out"]       3 x H x W decoder output (unclamped; float32, float64 with float64 networks)
     result["depth"]     H x W float64 D (0 = near), or None without depth
     result["strength"]  h x w float64 S
 """
@@ -143,36 +145,37 @@ def _source_path(bundle_dir, manifest, role, default_name):
 
 
 class Reference:
-    def __init__(self, bundle_dir, vgg_path=None, decoder_path=None):
+    def __init__(self, bundle_dir, vgg_path=None, decoder_path=None, network_dtype=torch.float32):
         self.bundle_dir = bundle_dir
+        self.network_dtype = network_dtype
         manifest = _manifest(bundle_dir)
         has_sources = vgg_path is not None or os.path.isdir(os.path.join(bundle_dir, "source"))
         self.kind = manifest.get("kind", "vgg" if has_sources else None)
         if self.kind == "vgg":
             vgg_path = vgg_path or _source_path(bundle_dir, manifest, "vgg", "vgg_normalised.pth")
             decoder_path = decoder_path or _source_path(bundle_dir, manifest, "decoder", "decoder.pth")
-            self._encoder_net = load_vgg_encoder(vgg_path)
-            self._decoder_net = load_decoder(decoder_path)
+            self._encoder_net = load_vgg_encoder(vgg_path).to(network_dtype)
+            self._decoder_net = load_decoder(decoder_path).to(network_dtype)
         elif self.kind != "analytic":
             raise ValueError(f"{bundle_dir}: unknown bundle kind {self.kind!r}")
         depth_path = os.path.join(bundle_dir, "depth.pt")
         self.depth_net = torch.jit.load(depth_path, map_location="cpu") if os.path.exists(depth_path) else None
         self.depth_is_disparity = self.depth_net is not None and self.depth_net.adn_output == "disparity"
 
-    # -- networks: float32 in, float64 out --
+    # -- networks: network_dtype in, float64 out --
 
     @torch.no_grad()
     def encode(self, image):
         """E(image) for image[3, H, W] with H, W multiples of 8 -> float64 [C, H/8, W/8]."""
-        x = image.to(torch.float32)
+        x = image.to(self.network_dtype)
         if self.kind == "analytic":
             return space_to_depth(x).to(torch.float64)
         return self._encoder_net(x[None])[0].to(torch.float64)
 
     @torch.no_grad()
     def decode(self, features):
-        """G(features[C, h, w]) -> float32 [3, 8h, 8w]."""
-        f = features.to(torch.float32)
+        """G(features[C, h, w]) -> network_dtype [3, 8h, 8w]."""
+        f = features.to(self.network_dtype)
         if self.kind == "analytic":
             return depth_to_space(f)
         return self._decoder_net(f[None])[0]

@@ -38,9 +38,15 @@ struct torch_state {
     std::optional<torch::jit::Module> depth;
     torch::Device device{torch::kCPU};
     // adn_model_params.precision for the encoder and decoder (the depth network stays float32).
-    // Below float32 the modules hold their weights in this type and take and return channels_last
-    // tensors of it; op_encode / op_decode convert at the boundary, so lib/ only sees float32.
+    // Below float32 the modules hold their weights in this type.  op_encode / op_decode convert at
+    // the boundary, so lib/ only sees contiguous float32.
     c10::ScalarType dtype{torch::kFloat32};
+    // Encoder and decoder take and return channels_last tensors: on the CPU in every precision
+    // (weights too, and frozen without optimize_for_inference), where oneDNN convolves nhwc
+    // directly and the copy-based reflection padding stays in that layout, whereas
+    // optimize_for_inference's blocked layout has to leave and re-enter oneDNN around every
+    // padding op (docs/PERFORMANCE.md); on CUDA below float32 only.
+    bool channels_last{false};
 };
 
 }  // namespace
@@ -416,10 +422,10 @@ adn_status apply_precision(torch_state *b, adn_precision precision) {
     });
 }
 
-// A float32 tensor as the encoder and decoder take it: itself in float32, else a channels_last
-// copy in the model's precision (the layout oneDNN's bf16 convolutions work in).
+// A float32 tensor as the encoder and decoder take it: in the model's precision, channels_last
+// where the modules work in that layout.
 torch::Tensor to_module_precision(const torch_state *b, const torch::Tensor &t) {
-    if (b->dtype == torch::kFloat32) return t;
+    if (!b->channels_last) return t.to(b->dtype);
     return t.to(b->dtype, /*non_blocking=*/false, /*copy=*/false, c10::MemoryFormat::ChannelsLast);
 }
 
@@ -430,21 +436,48 @@ void warn_if_benchmark_only(const torch::jit::Module &m, const char *file) {
                 "it is for benchmarks only", file);
 }
 
-// Precision first; then freezing inlines weights and attributes and optimize_for_inference fuses
-// ops for the device (oneDNN convolutions on CPU).  Done after loading (a module saved after
+// Encoder and decoder weights in channels_last, so that no convolution reorders them per call.
+void weights_to_channels_last(torch::jit::Module &m) {
+    torch::NoGradGuard no_grad;
+    for (torch::Tensor p : m.parameters())
+        if (p.dim() == 4) p.set_data(p.contiguous(c10::MemoryFormat::ChannelsLast));
+}
+
+// Freezing inlines weights and attributes as constants.  On the CPU the encoder and decoder stay
+// on channels_last dense tensors (see torch_state::channels_last); elsewhere, and for the depth
+// network, optimize_for_inference fuses ops for the device.
+void optimize_modules(torch_state *b) {
+    if (b->device.is_cpu()) {
+        b->encoder = torch::jit::freeze(b->encoder);
+        b->decoder = torch::jit::freeze(b->decoder);
+    } else {
+        b->encoder = torch::jit::optimize_for_inference(b->encoder);
+        b->decoder = torch::jit::optimize_for_inference(b->decoder);
+    }
+    if (b->depth) b->depth = torch::jit::optimize_for_inference(*b->depth);
+}
+
+// Precision and layout first, then freezing and fusion.  Done after loading (a module saved after
 // optimize_for_inference cannot be loaded back).
 adn_status op_prepare(void *state, const adn_model_params *params) {
     torch_state *b = static_cast<torch_state *>(state);
     warn_if_benchmark_only(b->encoder, "encoder.pt");
     warn_if_benchmark_only(b->decoder, "decoder.pt");
     adn_status st = apply_precision(b, params->precision);
+    if (st) return st;
+    b->channels_last = b->device.is_cpu() || b->dtype != torch::kFloat32;
+    st = guarded(ADN_ERR_MODEL, "converting the modules to channels_last", [&] {
+        if (b->device.is_cpu()) {
+            weights_to_channels_last(b->encoder);
+            weights_to_channels_last(b->decoder);
+        }
+        return ADN_OK;
+    });
     if (st || !params->optimize) return st;
     if (b->device.is_cpu() && !adn_shim::install_large_block_allocator())
         adn_log(ADN_LOG_DEBUG, "large CPU blocks stay on 4 KiB pages (no madvise, or the host installed its own allocator)");
     return guarded(ADN_ERR_MODEL, "optimizing modules", [&] {
-        b->encoder = torch::jit::optimize_for_inference(b->encoder);
-        b->decoder = torch::jit::optimize_for_inference(b->decoder);
-        if (b->depth) b->depth = torch::jit::optimize_for_inference(*b->depth);
+        optimize_modules(b);
         return ADN_OK;
     });
 }
@@ -461,8 +494,8 @@ adn_status op_encode(void *state, const float *rgb, int32_t height, int32_t widt
         if (f.scalar_type() != b->dtype || f.dim() != 4 || f.size(0) != 1)
             return adn_fail(ADN_ERR_MODEL, "encoder.pt: output %s %s for input [1,3,%d,%d], expected [1,C,h,w] %s", shape_of(f).c_str(),
                             dtype_name(f.scalar_type()), (int)height, (int)width, dtype_name(b->dtype));
-        // AdaIN statistics and the blend are float32 in every precision.
-        if (b->dtype != torch::kFloat32) f = f.to(torch::kFloat32, false, false, c10::MemoryFormat::Contiguous);
+        // AdaIN statistics and the blend are float32 in every precision, on contiguous features.
+        f = f.to(torch::kFloat32, false, false, c10::MemoryFormat::Contiguous);
         // An encoder may return a view of its input (pixel_unshuffle of one 8x8 block is already
         // contiguous).  The features are edited in place and outlive the input buffer, so they
         // must own their memory.

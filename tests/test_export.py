@@ -176,8 +176,8 @@ def test_decoder_matches_reference(synthetic_bundle, reference, height, width, l
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("height,width", [(1, 1), (1, 4), (3, 1), (5, 7)])
 def test_padding_modules_are_relu_reflect_pad_exactly(height, width, relu, layout):
-    """ReflectionPad1 / UpsamplePad1 give bit for bit what the ops they replace give (the ReLU
-    they fold in included), in both memory formats."""
+    """ReflectionPad1 / UpsamplePad1 / Upsample2 give bit for bit what the ops they replace give
+    (the ReLU they fold in included), in both memory formats."""
     from adn_export import padding
     x = rand(1, 4, height, width, seed=height * 10 + width) - 0.5
     x_in = x.contiguous(memory_format=torch.channels_last) if layout == "channels_last" else x
@@ -187,7 +187,8 @@ def test_padding_modules_are_relu_reflect_pad_exactly(height, width, relu, layou
     want_up = up.index_select(2, pipeline_ref._edge_indices(2 * height)).index_select(3, pipeline_ref._edge_indices(2 * width))
     got_pad = torch.jit.script(padding.ReflectionPad1(relu=relu))(x_in)
     got_up = torch.jit.script(padding.UpsamplePad1(relu=relu))(x_in)
-    assert torch.equal(got_pad, want_pad) and torch.equal(got_up, want_up)
+    got_up_unpadded = torch.jit.script(padding.Upsample2(relu=relu))(x_in)  # the limit network's
+    assert torch.equal(got_pad, want_pad) and torch.equal(got_up, want_up) and torch.equal(got_up_unpadded, up)
     # The layout the next convolution wants is kept (a 1 x 1 input is in both layouts at once).
     if layout == "channels_last" and height * width > 1:
         assert got_pad.is_contiguous(memory_format=torch.channels_last)

@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from . import layouts
-from .padding import ReflectionPad1, UpsamplePad1
+from .padding import ReflectionPad1, Upsample2, UpsamplePad1
 
 # How the 3x3 convolutions pad (tools/adn_export/padding.py).  "zero" is adn-export
 # --benchmark-zero-padding: the speed limit for adn-bench, NOT the method's numbers.
@@ -71,10 +71,7 @@ def decoder_layers(state, padding="reflect"):
         relu_pending = index != layouts.DECODER_LAST
         upsampled = index in layouts.DECODER_UPSAMPLE_AFTER
         if upsampled:
-            if padding == "reflect":
-                layers.append(UpsamplePad1(relu=relu_pending))
-            else:
-                layers += [nn.ReLU(inplace=True), nn.Upsample(scale_factor=2.0, mode="nearest")]
+            layers.append(UpsamplePad1(relu=relu_pending) if padding == "reflect" else Upsample2(relu=relu_pending))
             relu_pending = False
     return nn.Sequential(*layers)
 

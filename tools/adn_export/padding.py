@@ -22,10 +22,13 @@ networks against the reference's nn.Sequential), including sides of length 1, wh
 undefined and the one pixel is repeated (the header's padding rule for n = 1).
 
 zero padding (padding=1 in the convolution, no padding module) is only for adn-bench's *limit*
-network: the fastest direct fp32 convolution can be, and NOT the method's numbers.
+network: the fastest direct fp32 convolution can be, and NOT the method's numbers.  Its
+upsampling (Upsample2) and ReLUs are built like the method's network, so that the two differ in
+the padding alone.
 """
 import torch
 from torch import nn
+import torch.nn.functional as F
 
 
 def _empty_like_layout(x: torch.Tensor, height: int, width: int) -> torch.Tensor:
@@ -100,6 +103,22 @@ def upsample_pad1(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
     return y
 
 
+def upsample2(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
+    """Nearest x2 upsampling of x (of relu(x) with relu=True) without padding: the zero-padding
+    limit network's, built the way upsample_pad1 is, so that the limit differs from the method's
+    network in the padding only."""
+    if x.is_contiguous():
+        if relu:
+            x = torch.relu(x)
+        return F.interpolate(x, scale_factor=2.0, mode="nearest")
+    h, w = x.size(2), x.size(3)
+    y = _empty_like_layout(x, 2 * h, 2 * w)
+    for dy in range(2):
+        for dx in range(2):
+            _write(y[:, :, dy:2 * h:2, dx:2 * w:2], x, relu)
+    return y
+
+
 class ReflectionPad1(nn.Module):
     """nn.ReflectionPad2d(1) (after nn.ReLU with relu=True), except that a side of length 1 is
     repeated instead of failing.
@@ -130,3 +149,17 @@ class UpsamplePad1(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upsample_pad1(x, self.relu)
+
+
+class Upsample2(nn.Module):
+    """nn.Upsample(scale_factor=2, mode="nearest") (after nn.ReLU with relu=True), for the
+    zero-padding limit network."""
+
+    relu: bool
+
+    def __init__(self, relu: bool = False):
+        super().__init__()
+        self.relu = relu
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return upsample2(x, self.relu)

@@ -187,7 +187,8 @@ class Model:
     device: "auto", "cpu", "cuda" or "cuda:N".  threads: torch CPU threads (0 = all cores; the pool
     is process-wide, sized by the first model loaded in the process).  load_depth: load depth.pt if
     present.  optimize: freeze the modules (and optimize them for the device).  precision: "fp32"
-    (default, exact), "bf16" (CPUs with AVX512_BF16 or AMX-BF16, or CUDA; elsewhere Unsupported) or "fp16" (CUDA).
+    (default, exact), "bf16" (CPUs with AVX512_BF16 or AMX-BF16, or CUDA; elsewhere Unsupported)
+    or "fp16" (CUDA).
     trust_unsealed: also load a bundle without manifest.txt, after a structural check of its files
     (a bundle is code: load only bundles you trust; better, seal it with ``adn-export --seal``);
     by default such a bundle raises ModelError saying so.

@@ -482,7 +482,11 @@ adn_status op_prepare(void *state, const adn_model_params *params) {
     });
 }
 
-void op_free(void *state) { delete static_cast<torch_state *>(state); }
+// The model's modules go, and with them the reason to keep freed activation blocks for reuse.
+void op_free(void *state) {
+    delete static_cast<torch_state *>(state);
+    adn_shim::release_cached_large_blocks();
+}
 
 adn_status op_encode(void *state, const float *rgb, int32_t height, int32_t width, adn_tensor **features, adn_tensor_dims *dims) {
     torch_state *b = static_cast<torch_state *>(state);

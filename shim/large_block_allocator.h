@@ -12,9 +12,18 @@ namespace adn_shim {
 // tens of MiB each at 512 x 512, which glibc serves with mmap and returns with munmap.  Touching
 // such a block page by page costs one page fault per 4 KiB: at 512 x 512 that was about 40 % of
 // the CPU time of the whole network on the 2-core build machine (docs/PERFORMANCE.md).  With huge
-// pages it is one fault per 2 MiB.  Nothing else changes: the blocks are still freed with free()
-// at once, so memory goes back to the system as before, and small blocks are untouched.
+// pages it is one fault per 2 MiB.  And freed large blocks are kept for the next allocation of
+// the same size, so that repeated calls of one size fault no pages at all: the kernel no longer
+// zeroes hundreds of MiB per call, and on a VM that takes free memory back from its guest (free
+// page reporting, about 2 s after a block is freed) the first call after a pause no longer pays
+// for the host to fault it in again (+60 % of a 512 x 512 encode, docs/PERFORMANCE.md).  Peak
+// memory stays what it was: an allocation that finds no cached block of its size first frees all
+// cached blocks.  Small blocks are untouched.
 bool install_large_block_allocator();
+
+// Returns the cached large blocks to the system (op_free calls it when a model is freed; between
+// calls the cache holds the large blocks of the last call, at most 1 GiB).  Thread-safe.
+void release_cached_large_blocks();
 
 }  // namespace adn_shim
 

@@ -93,7 +93,16 @@ def test_a_limit_network_that_does_not_load_is_reported():
     assert o["limit_error"] and o["limit_total_ms"] is None
 
 
+def test_pause_is_reported_and_every_run_still_measured(objects):
+    assert all(o["pause_ms"] == 0 for o in objects)  # the default: settling runs, no pauses
+    result = bench("--json", "--sizes", "64", "--repeats", "1", "--pause-ms", "20")
+    assert result.returncode == 0, result.stderr
+    o = json.loads(result.stdout)[0]
+    assert o["pause_ms"] == 20
+    assert is_number(o["library_total_ms"], float) and is_number(o["reference_total_ms"], float)
+
+
 def test_bad_options_fail_with_usage():
-    for args in (["--sizes", "8"], ["--precisions", "int8"], ["--repeats", "0"], ["extra"]):
+    for args in (["--sizes", "8"], ["--precisions", "int8"], ["--repeats", "0"], ["--pause-ms", "-1"], ["extra"]):
         result = bench(*args)
         assert result.returncode == 1 and "adn-bench" in result.stderr + result.stdout, args

@@ -4,7 +4,7 @@
  * speed of direct convolution without exact padding; NOT the method's numbers).
  *
  *   adn-bench --models DIR [--limit-models DIR] [--reference CMD] [--sizes 256,512]
- *             [--precisions fp32,bf16] [--repeats N] [--threads N] [--json]
+ *             [--precisions fp32,bf16] [--repeats N] [--threads N] [--pause-ms MS] [--json]
  *
  * The reference command is run as `CMD --bundle DIR --threads T --serve` (tests/ref/bench_ref.py).
  * With --json it prints a JSON array with one object per size and precision (docs/PERFORMANCE.md
@@ -15,12 +15,14 @@
 #include "bench_measure.h"
 #include "bench_reference.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #define MAX_SIZES 8
 #define MAX_PRECISIONS 3
@@ -39,6 +41,7 @@ typedef struct bench_options {
     adn_precision precisions[MAX_PRECISIONS];
     int n_precisions;
     int repeats, threads, json;
+    int pause_ms; /* idle before each run: every recorded run is a first call after a pause */
 } bench_options;
 
 /* Samples of one configuration at one size. */
@@ -145,11 +148,13 @@ static int parse_precisions(const char *text, bench_options *o) {
 static void usage(FILE *f) {
     fprintf(f,
             "usage: adn-bench --models DIR [--limit-models DIR] [--reference CMD] [--sizes 256,512]\n"
-            "                 [--precisions fp32,bf16] [--repeats N] [--threads N] [--json]\n"
+            "                 [--precisions fp32,bf16] [--repeats N] [--threads N] [--pause-ms MS] [--json]\n"
             "Times adn_stylize with a cached style (stage medians over N repeats, after a warm-up) in\n"
             "each precision, and in the same run, interleaved: the zero-padding limit network\n"
             "(--limit-models, from adn-export --benchmark-zero-padding on the same weights) and the\n"
             "eager PyTorch reference (--reference \"/usr/bin/python3 tests/ref/bench_ref.py\").\n"
+            "--pause-ms MS idles MS ms before every run (no settling runs), so that each is a first\n"
+            "call after a pause, as an interactive caller makes them.\n"
             "--json prints one object per size and precision.  Sizes >= 16.\n");
 }
 
@@ -160,6 +165,7 @@ static int parse_options(int argc, char **argv, bench_options *o) {
         {"precisions", required_argument, 0, 'p'}, {"repeats", required_argument, 0, 'r'},
         {"runs", required_argument, 0, 'r'},       {"threads", required_argument, 0, 't'},
         {"json", no_argument, 0, 'j'},             {"help", no_argument, 0, 'h'},
+        {"pause-ms", required_argument, 0, 'P'},
         {0, 0, 0, 0}};
     memset(o, 0, sizeof *o);
     o->repeats = 5;
@@ -179,12 +185,14 @@ static int parse_options(int argc, char **argv, bench_options *o) {
             break;
         case 'r': o->repeats = atoi(optarg); break;
         case 't': o->threads = atoi(optarg); break;
+        case 'P': o->pause_ms = atoi(optarg); break;
         case 'j': o->json = 1; break;
         case 'h': usage(stdout); exit(0);
         default: usage(stderr); return 1;
         }
     }
-    if (optind != argc || !o->models || o->repeats < 1 || o->repeats > MAX_REPEATS || o->threads < 0 || o->threads > ADN_MAX_THREADS) {
+    if (optind != argc || !o->models || o->repeats < 1 || o->repeats > MAX_REPEATS || o->threads < 0 || o->threads > ADN_MAX_THREADS ||
+        o->pause_ms < 0 || o->pause_ms > 60000) {
         usage(stderr);
         return 1;
     }
@@ -287,19 +295,33 @@ static void run_reference(bench *b, int i, int record) {
     s->n++;
 }
 
+/* --pause-ms: idle before a run. */
+static void pause_before_run(const bench *b) {
+    if (b->o.pause_ms <= 0) return;
+    struct timespec ts = {b->o.pause_ms / 1000, (long)(b->o.pause_ms % 1000) * 1000000L};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+}
+
 /* Every configuration once at size index i, in a fixed order.  The first run in this process
  * after the reference process has run is slower, whichever configuration it is (measured at 512²
- * on AVX-512: +240 ms content encode, +130 ms decode; a pause does not remove it, one run does),
- * and so, likewise, may be the reference's first run after ours.  So each side first does one
- * unrecorded settling run, and every recorded run follows a run of its own side. */
+ * on AVX-512 with a plain allocator: +240 ms content encode, +130 ms decode; a pause of 500 ms
+ * does not remove it, one run does; idling alone causes it, see --pause-ms), and so, likewise,
+ * may be the reference's first run after ours.  So each side first does one unrecorded settling
+ * run, and every recorded run follows a run of its own side.  With --pause-ms every run instead
+ * follows a pause: that first-call time is what is measured. */
 static void run_round(bench *b, int i, int record) {
-    if (b->o.n_precisions > 0) run_configuration(b, &b->library[0], i, 0);
+    const int settle = b->o.pause_ms == 0;
+    if (settle && b->o.n_precisions > 0) run_configuration(b, &b->library[0], i, 0);
     for (int p = 0; p < b->o.n_precisions; ++p) {
+        pause_before_run(b);
         run_configuration(b, &b->library[p], i, record);
+        pause_before_run(b);
         run_configuration(b, &b->limit[p], i, record);
     }
     if (b->fp32_baseline.model && !record) run_configuration(b, &b->fp32_baseline, i, 0);
-    run_reference(b, i, 0);
+    if (settle) run_reference(b, i, 0);
+    pause_before_run(b);
     run_reference(b, i, record);
 }
 
@@ -377,7 +399,7 @@ static void print_json_object(const bench *b, int i, int p, int last) {
     printf("  {\n");
     printf("    \"size\": %d,\n    \"precision\": \"%s\",\n", b->o.sizes[i], precision_name(b->o.precisions[p]));
     json_string("isa", cpu_isa(), 0);
-    printf("    \"threads\": %d,\n    \"repeats\": %d,\n", b->o.threads, b->o.repeats);
+    printf("    \"threads\": %d,\n    \"repeats\": %d,\n    \"pause_ms\": %d,\n", b->o.threads, b->o.repeats, b->o.pause_ms);
     json_string("error", lib->error, 0);
     json_number("library_total_ms", lib_ms[ST_TOTAL], 0);
     json_number("reference_total_ms", ref_ms[ST_TOTAL], 0);

@@ -54,7 +54,9 @@ def main(argv):
     isa = sorted({r["isa"] for r in rows})
     load = rows[0].get("load_average") if rows else None
     print(f"ISA: {', '.join(isa)}; threads: {rows[0]['threads'] if rows else '?'} (0 = all cores); "
-          f"repeats: {rows[0]['repeats'] if rows else '?'}; load average at the start: {load}\n")
+          f"repeats: {rows[0]['repeats'] if rows else '?'}; "
+          f"{'pause before each run: ' + str(rows[0]['pause_ms']) + ' ms; ' if rows and rows[0].get('pause_ms') else ''}"
+          f"load average at the start: {load}\n")
     print(totals(rows))
     print()
     print(stages(rows))

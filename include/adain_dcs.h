@@ -481,9 +481,14 @@ typedef struct adn_model_params {
                                      blocks of 4 MiB and more on transparent huge pages
                                      (madvise): the activations of a large image otherwise cost
                                      one page fault per 4 KiB every call (docs/PERFORMANCE.md).
-                                     Process-wide and once; blocks are still freed at once, and
-                                     an allocator the host installed with a higher priority is
-                                     kept */
+                                     Freed blocks of that size are kept for the next
+                                     allocation of the same size (at most 1 GiB, returned when
+                                     a model is freed; an allocation that finds none frees them
+                                     first, so peak memory does not grow): repeated calls fault
+                                     no pages, and a call after a pause is not slowed by memory
+                                     the system took back (docs/PERFORMANCE.md).  Process-wide
+                                     and once; an allocator the host installed with a higher
+                                     priority is kept */
     adn_precision precision;    /**< default ADN_PRECISION_FP32 */
     int32_t trust_unsealed;     /**< 1: also load a bundle without manifest.txt (one made by hand,
                                      not by tools/adn-export), after a structural check of each

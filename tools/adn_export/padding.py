@@ -64,6 +64,16 @@ def _write(dst: torch.Tensor, x: torch.Tensor, relu: bool):
         dst.copy_(x)
 
 
+def _write_upsampled(y: torch.Tensor, x: torch.Tensor, offset: int, relu: bool):
+    """Writes nearest x2 upsampling of x (of relu(x) with relu=True) into y from row and column
+    offset on: each input pixel to its four places, as four strided copies of whole channel
+    vectors (channels_last; index_select would return NCHW)."""
+    h, w = x.size(2), x.size(3)
+    for dy in range(2):
+        for dx in range(2):
+            _write(y[:, :, offset + dy:offset + 2 * h:2, offset + dx:offset + 2 * w:2], x, relu)
+
+
 def reflect_pad1(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
     """F.pad(x, [1, 1, 1, 1], mode="reflect") of x (of relu(x) with relu=True) for [N, C, H, W],
     a side of length 1 repeated.  One pass over the activations, in the input's memory format."""
@@ -90,15 +100,11 @@ def upsample_pad1(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
         # along the height it copies whole rows.
         x = x.index_select(3, upsample_pad_index(x.size(3), x.device))
         return x.index_select(2, upsample_pad_index(x.size(2), x.device))
-    # channels_last (index_select would return NCHW): each input pixel is written to its four
-    # places in the padded buffer, as four strided copies of whole channel vectors.  The border
-    # of an upsampled image is its reflection too: padded row 0 mirrors upsampled row 1, which
-    # repeats input row 0.
+    # channels_last: the upsampled image inside the padded buffer, then its border, which is its
+    # reflection too: padded row 0 mirrors upsampled row 1, which repeats input row 0.
     h, w = x.size(2), x.size(3)
     y = _empty_like_layout(x, 2 * h + 2, 2 * w + 2)
-    for dy in range(2):
-        for dx in range(2):
-            _write(y[:, :, 1 + dy:2 * h + 1:2, 1 + dx:2 * w + 1:2], x, relu)
+    _write_upsampled(y, x, 1, relu)
     _fill_border(y, 2 * h, 2 * w)
     return y
 
@@ -111,15 +117,22 @@ def upsample2(x: torch.Tensor, relu: bool = False) -> torch.Tensor:
         if relu:
             x = torch.relu(x)
         return F.interpolate(x, scale_factor=2.0, mode="nearest")
-    h, w = x.size(2), x.size(3)
-    y = _empty_like_layout(x, 2 * h, 2 * w)
-    for dy in range(2):
-        for dx in range(2):
-            _write(y[:, :, dy:2 * h:2, dx:2 * w:2], x, relu)
+    y = _empty_like_layout(x, 2 * x.size(2), 2 * x.size(3))
+    _write_upsampled(y, x, 0, relu)
     return y
 
 
-class ReflectionPad1(nn.Module):
+class _FoldsRelu(nn.Module):
+    """A module that applies, with relu=True, the ReLU before it in pytorch-AdaIN's network."""
+
+    relu: bool
+
+    def __init__(self, relu: bool = False):
+        super().__init__()
+        self.relu = relu
+
+
+class ReflectionPad1(_FoldsRelu):
     """nn.ReflectionPad2d(1) (after nn.ReLU with relu=True), except that a side of length 1 is
     repeated instead of failing.
 
@@ -127,39 +140,21 @@ class ReflectionPad1(nn.Module):
     the decoder's first conv: reflection is undefined there, and the library accepts any image
     size >= 1 x 1.  For every size >= 2 the result is identical to nn.ReflectionPad2d(1)."""
 
-    relu: bool
-
-    def __init__(self, relu: bool = False):
-        super().__init__()
-        self.relu = relu
-
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return reflect_pad1(x, self.relu)
 
 
-class UpsamplePad1(nn.Module):
+class UpsamplePad1(_FoldsRelu):
     """nn.Upsample(scale_factor=2, mode="nearest") followed by ReflectionPad1, in one step (after
     nn.ReLU with relu=True)."""
-
-    relu: bool
-
-    def __init__(self, relu: bool = False):
-        super().__init__()
-        self.relu = relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upsample_pad1(x, self.relu)
 
 
-class Upsample2(nn.Module):
+class Upsample2(_FoldsRelu):
     """nn.Upsample(scale_factor=2, mode="nearest") (after nn.ReLU with relu=True), for the
     zero-padding limit network."""
-
-    relu: bool
-
-    def __init__(self, relu: bool = False):
-        super().__init__()
-        self.relu = relu
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return upsample2(x, self.relu)

@@ -41,12 +41,6 @@ struct torch_state {
     // Below float32 the modules hold their weights in this type.  op_encode / op_decode convert at
     // the boundary, so lib/ only sees contiguous float32.
     c10::ScalarType dtype{torch::kFloat32};
-    // Encoder and decoder take and return channels_last tensors: on the CPU in every precision
-    // (weights too, and frozen without optimize_for_inference), where oneDNN convolves nhwc
-    // directly and the copy-based reflection padding stays in that layout, whereas
-    // optimize_for_inference's blocked layout has to leave and re-enter oneDNN around every
-    // padding op (docs/PERFORMANCE.md); on CUDA below float32 only.
-    bool channels_last{false};
 };
 
 }  // namespace
@@ -422,10 +416,17 @@ adn_status apply_precision(torch_state *b, adn_precision precision) {
     });
 }
 
+// Whether the encoder and decoder take and return channels_last tensors: on the CPU in every
+// precision (weights too, and frozen without optimize_for_inference), where oneDNN convolves nhwc
+// directly and the copy-based reflection padding stays in that layout, whereas
+// optimize_for_inference's blocked layout has to leave and re-enter oneDNN around every padding
+// op (docs/PERFORMANCE.md); on CUDA below float32 only.
+bool uses_channels_last(const torch_state *b) { return b->device.is_cpu() || b->dtype != torch::kFloat32; }
+
 // A float32 tensor as the encoder and decoder take it: in the model's precision, channels_last
 // where the modules work in that layout.
 torch::Tensor to_module_precision(const torch_state *b, const torch::Tensor &t) {
-    if (!b->channels_last) return t.to(b->dtype);
+    if (!uses_channels_last(b)) return t.to(b->dtype);
     return t.to(b->dtype, /*non_blocking=*/false, /*copy=*/false, c10::MemoryFormat::ChannelsLast);
 }
 
@@ -444,7 +445,7 @@ void weights_to_channels_last(torch::jit::Module &m) {
 }
 
 // Freezing inlines weights and attributes as constants.  On the CPU the encoder and decoder stay
-// on channels_last dense tensors (see torch_state::channels_last); elsewhere, and for the depth
+// on channels_last dense tensors (see uses_channels_last); elsewhere, and for the depth
 // network, optimize_for_inference fuses ops for the device.
 void optimize_modules(torch_state *b) {
     if (b->device.is_cpu()) {
@@ -465,7 +466,6 @@ adn_status op_prepare(void *state, const adn_model_params *params) {
     warn_if_benchmark_only(b->decoder, "decoder.pt");
     adn_status st = apply_precision(b, params->precision);
     if (st) return st;
-    b->channels_last = b->device.is_cpu() || b->dtype != torch::kFloat32;
     st = guarded(ADN_ERR_MODEL, "converting the modules to channels_last", [&] {
         if (b->device.is_cpu()) {
             weights_to_channels_last(b->encoder);
